@@ -1,0 +1,20 @@
+# Stage 3: pooled estimates for every configured endpoint and analysis.
+
+
+rule pool:
+    input:
+        endpoints=results("tables", "endpoints.csv"),
+        studies=results("tables", "studies.csv"),
+    output:
+        pooled=results("tables", "pooled.csv"),
+        details=results("pooled", "results.json"),
+    params:
+        endpoints=config["endpoints"],
+        pooling=config["pooling"],
+    log:
+        results("logs", "pool.log"),
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/pool.py"

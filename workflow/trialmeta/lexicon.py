@@ -1,0 +1,147 @@
+"""The endpoint lexicon: phrases, grade cues, context cues and metadata cues as data.
+
+Loaded from YAML (``resources/lexicon.yaml`` by default), validated, and
+compiled once; the extractor never hard-codes wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+ENDPOINT_KINDS = ("count", "proportion", "survival", "duration")
+
+_PHRASES = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+LEXICON_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["endpoints", "grades", "context", "metadata", "table_columns"],
+    "properties": {
+        "endpoints": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind", "phrases"],
+                "properties": {
+                    "kind": {"enum": list(ENDPOINT_KINDS)},
+                    "phrases": _PHRASES,
+                    "grade_split": {"type": "string"},
+                },
+            },
+        },
+        "grades": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["severe", "mild"],
+            "properties": {"severe": _PHRASES, "mild": _PHRASES},
+        },
+        "context": {"type": "object", "additionalProperties": _PHRASES},
+        "metadata": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "additionalProperties": _PHRASES},
+        },
+        "table_columns": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["header"],
+                "properties": {"header": _PHRASES, "positive": _PHRASES, "grade": {"type": "boolean"}},
+            },
+        },
+    },
+}
+
+
+class LexiconError(ValueError):
+    """The lexicon file is not usable; the message names the file and the key."""
+
+
+def compile_phrases(phrases: list[str]) -> re.Pattern:
+    """One pattern for a list of phrases, matched as whole words.
+
+    Phrases in capitals only (acronyms) are case-sensitive, the others not, so
+    "OS" never matches inside ordinary words while "Overall survival" matches
+    at a sentence start.
+    """
+    parts = []
+    for phrase in phrases:
+        acronym = re.fullmatch(r"[A-Z0-9/\-\\?]+", phrase) is not None
+        parts.append(phrase if acronym else f"(?i:{phrase})")
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(parts) + r")(?![A-Za-z0-9])")
+
+
+@dataclass(frozen=True)
+class EndpointTerms:
+    name: str
+    kind: str
+    pattern: re.Pattern
+    grade_split: str | None
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    endpoint: str
+    header: re.Pattern
+    positive: re.Pattern | None
+    grade: bool
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    source: str
+    endpoints: tuple[EndpointTerms, ...]
+    severe: re.Pattern
+    mild: re.Pattern
+    context: dict[str, re.Pattern]
+    metadata: dict[str, dict[str, re.Pattern]]
+    table_columns: tuple[TableColumn, ...]
+
+    def endpoint(self, name: str) -> EndpointTerms:
+        return next(terms for terms in self.endpoints if terms.name == name)
+
+
+def load_lexicon(path: str | Path) -> Lexicon:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise LexiconError(f"{path}: cannot read the lexicon: {err}") from err
+    try:
+        jsonschema.validate(raw, LEXICON_SCHEMA)
+    except jsonschema.ValidationError as err:
+        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise LexiconError(f"{path}: {key}: {err.message}") from err
+    try:
+        endpoints = tuple(
+            EndpointTerms(name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"))
+            for name, spec in raw["endpoints"].items()
+        )
+        table_columns = tuple(
+            TableColumn(
+                endpoint,
+                compile_phrases(spec["header"]),
+                compile_phrases(spec["positive"]) if "positive" in spec else None,
+                bool(spec.get("grade", False)),
+            )
+            for endpoint, spec in raw["table_columns"].items()
+        )
+        return Lexicon(
+            source=str(path),
+            endpoints=endpoints,
+            severe=compile_phrases(raw["grades"]["severe"]),
+            mild=compile_phrases(raw["grades"]["mild"]),
+            context={name: compile_phrases(p) for name, p in raw["context"].items()},
+            metadata={
+                field: {label: compile_phrases(p) for label, p in labels.items()}
+                for field, labels in raw["metadata"].items()
+            },
+            table_columns=table_columns,
+        )
+    except re.error as err:
+        raise LexiconError(f"{path}: a phrase is not a valid regular expression: {err}") from err

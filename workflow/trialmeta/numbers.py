@@ -1,0 +1,257 @@
+"""Finding the quantities papers report, in the forms papers write them.
+
+Pure functions over one sentence: they know nothing of endpoints. Each
+`Quantity` records its span in the sentence so the extractor can attribute it
+to the nearest endpoint phrase and quote it.
+
+Forms covered (each a named `form`, recorded as the extraction rule):
+``93.9% (14/15)``, ``(26.7%, 4/15)``, ``21/22 (95.5%)``, ``18 of 20 patients (90%)``,
+``All 20 patients (100%)``, ``77% (95% CI, 55-99)``, ``61.2% ± 14.0%``,
+``91% (n = 22)``, ``12 patients ... (85.7%)``, ``14 of 15``, ``fourteen of fifteen``,
+``14/15``, bare ``85.7%``, counts of patients, and durations with ranges
+(``15.5 months (range, 2.5-33)``, ``9 (3.5-20) months``, ``647 days``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NUMBER_WORDS = {
+    "no": 0, "none": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# "twenty-three" etc. before the single words so the longer form wins.
+_WORD_ALTERNATIVES = [f"{t}[- ]{u}" for t in _TENS for u in _UNITS] + sorted(
+    (w for w in NUMBER_WORDS if w not in ("no", "none")), key=len, reverse=True
+)
+INT_WORD = r"(?:\d+|" + "|".join(_WORD_ALTERNATIVES) + r")"
+NUM = r"\d+(?:\.\d+)?"
+DASH = r"\s*(?:[-–—‒]|to)\s*"
+PATIENT_NOUN = (
+    r"(?:patients?|children|child|adults?|subjects?|participants?|cases?|individuals?|"
+    r"recipients?|pts)"
+)
+MONTHS_PER_UNIT = {"day": 1 / 30.4375, "week": 7 / 30.4375, "month": 1.0, "year": 12.0}
+
+
+def parse_int(token: str) -> int:
+    """An integer written in digits or English words ("14", "fourteen", "twenty-three")."""
+    token = token.strip().lower()
+    if token.isdigit():
+        return int(token)
+    parts = re.split(r"[- ]", token)
+    if all(part in NUMBER_WORDS for part in parts):
+        return sum(NUMBER_WORDS[part] for part in parts)
+    raise ValueError(f"not a whole number: {token!r}")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One reported quantity; fields the form does not give are None."""
+
+    form: str
+    start: int
+    end: int
+    raw: str
+    events: int | None = None
+    total: int | None = None
+    percent: float | None = None
+    ci_low: float | None = None  # percent scale, as printed
+    ci_high: float | None = None
+    se: float | None = None  # percent scale, as printed after "±"
+    value: float | None = None  # durations, in the unit printed
+    unit: str | None = None
+    range_low: float | None = None
+    range_high: float | None = None
+
+    @property
+    def months(self) -> float | None:
+        if self.value is None or self.unit is None:
+            return None
+        return self.value * MONTHS_PER_UNIT[self.unit]
+
+
+def _q(form: str, match: re.Match, offset: int = 0, **fields) -> Quantity:
+    return Quantity(
+        form=form, start=match.start() + offset, end=match.end() + offset, raw=match.group(0), **fields
+    )
+
+
+_CI = (
+    rf"[\(\[]\s*95\s*%\s*(?:CI|confidence interval)\s*[,:;]?\s*(?P<lo>-?{NUM})\s*%?"
+    rf"(?:{DASH}|\s*,\s*)(?P<hi>{NUM})\s*%?\s*[\)\]]"
+)
+
+# Order matters: the richer forms claim their text first, so "93.9% (14/15)"
+# is one quantity, not a percent and a fraction.
+_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("percent_ci", re.compile(rf"(?P<pct>{NUM})\s*%\s*{_CI}", re.I)),
+    ("percent_pm", re.compile(rf"(?P<pct>{NUM})\s*%?\s*±\s*(?P<se>{NUM})\s*%", re.I)),
+    (
+        "percent_fraction",
+        re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)\s*\)", re.I),
+    ),
+    (
+        "percent_fraction",
+        re.compile(rf"\(\s*(?P<pct>{NUM})\s*%\s*[,;]\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)\s*\)", re.I),
+    ),
+    (
+        "fraction_percent",
+        re.compile(
+            rf"(?<![\d./])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])\s*\(\s*(?P<pct>{NUM})\s*%\s*\)", re.I
+        ),
+    ),
+    (
+        "fraction_percent",
+        re.compile(
+            rf"\b(?P<a>{INT_WORD})\s+(?:out\s+)?of\s+(?:the\s+|these\s+|all\s+)?(?P<b>{INT_WORD})"
+            rf"(?:\s+[\w-]+){{0,4}}?\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
+            re.I,
+        ),
+    ),
+    (
+        "all_n",
+        re.compile(
+            rf"\ball\s+(?:the\s+|of\s+the\s+)?(?P<n>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}"
+            rf"(?:\s*\(\s*(?P<pct>{NUM})\s*%\s*\))?",
+            re.I,
+        ),
+    ),
+    ("percent_n", re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*n\s*=\s*(?P<b>\d+)\s*\)", re.I)),
+    (
+        "count_percent",
+        re.compile(
+            rf"\b(?P<a>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
+            re.I,
+        ),
+    ),
+    (
+        "count_percent",
+        re.compile(rf"\b(?P<a>\d+)\s*\(\s*(?P<pct>{NUM})\s*%\s*\)\s*(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}", re.I),
+    ),
+    ("fraction", re.compile(r"(?<![\d./×x^])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I)),
+    (
+        "fraction",
+        re.compile(
+            rf"\b(?P<a>{INT_WORD})\s+(?:out\s+)?of\s+(?:the\s+|these\s+|all\s+)?(?P<b>{INT_WORD})\b(?!\s*%)",
+            re.I,
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            rf"(?P<v>{NUM})\s*(?:\(\s*(?:range[,:]?\s*)?(?P<lo>{NUM}){DASH}(?P<hi>{NUM})\s*\)\s*)?"
+            rf"(?P<unit>days?|weeks?|months?|years?)\b"
+            rf"(?:\s*\(\s*(?:range[,:]?\s*)?(?P<lo2>{NUM}){DASH}(?P<hi2>{NUM})\s*(?:days?|weeks?|months?|years?)?\s*\))?",
+            re.I,
+        ),
+    ),
+    ("percent", re.compile(rf"(?<![\d.])(?P<pct>{NUM})\s*%(?!\s*(?:CI|confidence))", re.I)),
+    ("count", re.compile(rf"\b(?P<a>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}\b", re.I)),
+]
+
+
+def _fields(form: str, m: re.Match) -> dict | None:
+    groups = m.groupdict()
+    pct = float(groups["pct"]) if groups.get("pct") else None
+    try:
+        if form in ("percent_fraction", "fraction_percent", "fraction"):
+            events, total = parse_int(groups["a"]), parse_int(groups["b"])
+            if total == 0:
+                return None
+            return {"events": events, "total": total, "percent": pct}
+        if form == "all_n":
+            n = parse_int(groups["n"])
+            return {"events": n, "total": n, "percent": pct}
+        if form == "percent_n":
+            return {"total": int(groups["b"]), "percent": pct}
+        if form == "count_percent":
+            return {"events": parse_int(groups["a"]), "percent": pct}
+        if form == "count":
+            return {"events": parse_int(groups["a"])}
+    except ValueError:
+        return None
+    if form == "percent_ci":
+        return {"percent": pct, "ci_low": float(groups["lo"]), "ci_high": float(groups["hi"])}
+    if form == "percent_pm":
+        return {"percent": pct, "se": float(groups["se"])}
+    if form == "percent":
+        return {"percent": pct}
+    if form == "duration":
+        low, high = groups.get("lo") or groups.get("lo2"), groups.get("hi") or groups.get("hi2")
+        return {
+            "value": float(groups["v"]),
+            "unit": groups["unit"].lower().rstrip("s"),
+            "range_low": float(low) if low else None,
+            "range_high": float(high) if high else None,
+        }
+    raise AssertionError(f"unhandled form {form}")
+
+
+def find_quantities(sentence: str) -> list[Quantity]:
+    """Every quantity in `sentence`, richer forms first, none overlapping, in text order."""
+    claimed = [False] * len(sentence)
+    found: list[Quantity] = []
+    for form, pattern in _PATTERNS:
+        for m in pattern.finditer(sentence):
+            if any(claimed[m.start() : m.end()]):
+                continue
+            fields = _fields(form, m)
+            if fields is None:
+                continue
+            found.append(_q(form, m, **fields))
+            claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
+    return sorted(found, key=lambda q: q.start)
+
+
+_LANDMARK = re.compile(
+    rf"(?P<n>{INT_WORD}|\d+\.\d+)[\s-]*(?P<unit>months?|mo|years?|yrs?)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Landmark:
+    start: int
+    end: int
+    months: float
+
+
+def find_landmarks(sentence: str) -> list[Landmark]:
+    """Time points such as "1-year", "12-month", "at 24 months", "Six-month", "2 years".
+
+    1 year = 12 months; values are kept as stated, never extrapolated.
+    """
+    landmarks = []
+    for m in _LANDMARK.finditer(sentence):
+        token = m.group("n")
+        try:
+            count = float(token) if "." in token else parse_int(token)
+        except ValueError:
+            continue
+        unit = m.group("unit").lower()
+        months = count * (12 if unit.startswith("y") else 1)
+        landmarks.append(Landmark(m.start(), m.end(), months))
+    return landmarks
+
+
+_ABBREVIATIONS = r"(?:Fig|Figs|No|Nos|vs|al|e\.g|i\.e|approx|Ref|Refs|Dr|Tab|Suppl|cf|ca|resp|St)"
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence; abbreviations such as "Fig." and "vs." do not end one."""
+    bounds, start = [], 0
+    for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z(\[\"“])", text):
+        before = text[max(0, m.start() - 8) : m.start()]
+        if re.search(rf"\b{_ABBREVIATIONS}\.$", before, re.I) or re.search(r"\b[A-Z]\.$", before):
+            continue
+        bounds.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        bounds.append((start, len(text)))
+    return [(s, e) for s, e in bounds if text[s:e].strip()]
