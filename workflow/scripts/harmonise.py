@@ -1,0 +1,17 @@
+"""Rule harmonise: extraction records + curation -> endpoints, studies, checks, failures."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
+import _log  # noqa: E402
+
+from trialmeta.harmonise import harmonise  # noqa: E402
+from trialmeta.io import read_json, write_csv  # noqa: E402
+
+log = _log.setup(snakemake.log[0])  # noqa: F821
+records = [read_json(path) for path in snakemake.input.extracted]  # noqa: F821
+tables = harmonise(records, snakemake.params.curation_dir or None)  # noqa: F821
+for name, frame in tables.items():
+    write_csv(snakemake.output[name], frame)  # noqa: F821
+    log.info("%s: %d rows", name, len(frame))

@@ -1,0 +1,20 @@
+"""Rule pool: endpoints.csv -> pooled.csv and the per-study detail for figures and report."""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
+import _log  # noqa: E402
+
+from trialmeta.io import write_csv, write_json  # noqa: E402
+from trialmeta.pooling import pool_all  # noqa: E402
+
+log = _log.setup(snakemake.log[0])  # noqa: F821
+endpoints = pd.read_csv(snakemake.input.endpoints, dtype={"events": "Int64", "total": "Int64", "page": "Int64"})  # noqa: F821
+studies = pd.read_csv(snakemake.input.studies, dtype={"year": "Int64", "n_treated": "Int64"})  # noqa: F821
+pooled, details = pool_all(endpoints, studies, snakemake.params.endpoints, snakemake.params.pooling)  # noqa: F821
+write_csv(snakemake.output.pooled, pooled)  # noqa: F821
+write_json(snakemake.output.details, details)  # noqa: F821
+log.info("pooled %d rows", len(pooled))

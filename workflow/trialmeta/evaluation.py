@@ -1,0 +1,78 @@
+"""Extraction accuracy against a gold file: precision, recall and F1 per endpoint."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import yaml
+
+# Proportions are printed to 0.1 percentage point, CIs and SEs likewise.
+VALUE_TOLERANCE = 0.001
+FOLLOWUP_TOLERANCE_MONTHS = 0.05
+METADATA_FIELDS = ("target", "construct", "population", "age_group")
+
+
+def load_gold(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["papers"]
+
+
+def _same(field: str, gold_value, row) -> bool:
+    value = row[field]
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return False
+    if field in ("events", "total"):
+        return int(value) == int(gold_value)
+    tolerance = FOLLOWUP_TOLERANCE_MONTHS if row["endpoint"] == "followup_median_months" else VALUE_TOLERANCE
+    return abs(float(value) - float(gold_value)) <= tolerance + 1e-12
+
+
+def _landmark(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def match(gold_entry: dict, row) -> bool:
+    if row["endpoint"] != gold_entry["endpoint"]:
+        return False
+    if _landmark(row["landmark_months"]) != _landmark(gold_entry.get("landmark_months")):
+        return False
+    return all(_same(f, v, row) for f, v in gold_entry.items() if f not in ("endpoint", "landmark_months"))
+
+
+def evaluate(endpoints: pd.DataFrame, gold: dict) -> pd.DataFrame:
+    """One row per endpoint (and 'all'): true positives, extracted, gold, precision, recall, F1.
+
+    Only papers in the gold file count; an extracted row is a true positive when
+    it matches the paper's gold entry for the same endpoint and landmark.
+    """
+    counts: dict[str, list[int]] = {}
+    for paper, facts in gold.items():
+        rows = endpoints[endpoints["paper"] == paper]
+        for _, row in rows.iterrows():
+            tally = counts.setdefault(row["endpoint"], [0, 0, 0])
+            tally[1] += 1
+            tally[0] += any(match(entry, row) for entry in facts["endpoints"])
+        for entry in facts["endpoints"]:
+            counts.setdefault(entry["endpoint"], [0, 0, 0])[2] += 1
+    table = []
+    for endpoint in sorted(counts):
+        table.append((endpoint, *counts[endpoint]))
+    table.append(("all", *(sum(c[i] for c in counts.values()) for i in range(3))))
+    frame = pd.DataFrame(table, columns=["endpoint", "true_positive", "extracted", "gold"])
+    frame["precision"] = frame["true_positive"] / frame["extracted"].where(frame["extracted"] > 0)
+    frame["recall"] = frame["true_positive"] / frame["gold"].where(frame["gold"] > 0)
+    frame["f1"] = 2 * frame["precision"] * frame["recall"] / (frame["precision"] + frame["recall"])
+    return frame
+
+
+def evaluate_metadata(studies: pd.DataFrame, gold: dict) -> pd.DataFrame:
+    rows = []
+    for paper, facts in gold.items():
+        found = studies[studies["paper"] == paper]
+        for field in (*METADATA_FIELDS, "trial_ids"):
+            expected = ";".join(facts.get(field, [])) if field == "trial_ids" else facts.get(field)
+            got = None if found.empty else found.iloc[0][field]
+            got = "" if field == "trial_ids" and (got is None or pd.isna(got)) else got
+            rows.append({"paper": paper, "field": field, "gold": expected, "extracted": got, "correct": got == expected})
+    return pd.DataFrame(rows)
