@@ -1,0 +1,152 @@
+"""End-to-end: the Snakemake workflow on the demo corpus, in temporary folders.
+
+One full run is shared by the tests of this module (it takes tens of seconds);
+each test then asks Snakemake something about it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialmeta.harmonise import ENDPOINT_COLUMNS, STUDY_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [
+        *SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+        "--cores", "2", "--configfile", str(ROOT / "config.yaml"), *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done
+
+
+def config_for(papers: Path, results: Path) -> list[str]:
+    return [
+        "--config", f"papers_dir={papers}", f"results_dir={results}",
+        f"lexicon={ROOT / 'resources/lexicon.yaml'}", f"curation_dir={ROOT / 'resources/curation'}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    papers = workdir / "papers"
+    shutil.copytree(ROOT / "resources/papers", papers)
+    results = workdir / "results"
+    snakemake(workdir, *config_for(papers, results))
+    return workdir, papers, results
+
+
+def test_outputs_follow_the_contracts(demo_run):
+    _, papers, results = demo_run
+    endpoints = pd.read_csv(results / "tables/endpoints.csv")
+    studies = pd.read_csv(results / "tables/studies.csv")
+    pooled = pd.read_csv(results / "tables/pooled.csv")
+    assert list(endpoints.columns) == ENDPOINT_COLUMNS
+    assert list(studies.columns) == STUDY_COLUMNS
+    contract = [
+        "endpoint", "landmark_months", "subgroup", "measure", "method", "ci_method", "k", "n_total",
+        "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p",
+    ]
+    # the contract's columns, in its order; later issues may add columns between them
+    assert [c for c in pooled.columns if c in contract] == contract
+    assert sorted(studies["paper"]) == sorted(p.stem for p in papers.iterdir())
+    # every value comes from a paper: a quote and a source on each row
+    assert endpoints["quote"].notna().all()
+    assert set(endpoints["source"]) <= {"extracted", "curated"}
+    proportions = endpoints[endpoints["endpoint"] != "followup_median_months"]
+    assert proportions["estimate"].dropna().between(0, 1).all()
+    for endpoint in ("mrd_neg", "relapse"):
+        assert (results / f"figures/forest_{endpoint}.png").stat().st_size > 10_000
+        assert (results / f"figures/forest_{endpoint}.svg").exists()
+    html = (results / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<details" in html
+
+
+def test_mrd_negative_remission_is_pooled_from_all_four_demo_studies(demo_run):
+    _, _, results = demo_run
+    pooled = pd.read_csv(results / "tables/pooled.csv")
+    primary = pooled[(pooled["endpoint"] == "mrd_neg")].iloc[0]
+    assert primary["k"] == 4
+    assert 0 < primary["ci_low"] < primary["estimate"] < primary["ci_high"] <= 1
+
+
+def test_nothing_left_to_do_after_a_full_run(demo_run):
+    workdir, papers, results = demo_run
+    done = snakemake(workdir, "-n", *config_for(papers, results))
+    assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def job_counts(dry_run_output: str) -> Counter:
+    """Job counts from the table a dry run prints ('job  count' rows)."""
+    counts = Counter()
+    table = re.search(r"Job stats:\n(.*?)\n\n", dry_run_output, re.S)
+    assert table, dry_run_output
+    for line in table.group(1).splitlines()[2:]:
+        name, count = line.split()
+        if name != "total":
+            counts[name] = int(count)
+    return counts
+
+
+def test_adding_one_paper_reruns_only_its_extraction_and_the_aggregates(demo_run, tmp_path):
+    workdir, papers, results = demo_run
+    added = papers / "zz_added_report.txt"
+    added.write_text(
+        "A small phase I study of CD19 CAR-T cells in adults with relapsed/refractory B-ALL.\n\n"
+        "Ten adults were infused. MRD-negative remission was reached by 7 of 10 patients (70%).\n"
+    )
+    try:
+        done = snakemake(workdir, "-n", *config_for(papers, results))
+    finally:
+        added.unlink()
+    assert job_counts(done.stdout + done.stderr) == Counter(
+        {"extract": 1, "harmonise": 1, "pool": 1, "figures": 1, "report_html": 1, "all": 1}
+    )
+
+
+def test_two_runs_give_byte_identical_tables_json_and_svg(demo_run, tmp_path):
+    _, papers, results = demo_run
+    second = tmp_path / "results"
+    snakemake(tmp_path, *config_for(papers, second))
+    compared = 0
+    for path in sorted(results.rglob("*")):
+        if path.suffix in (".csv", ".json", ".svg"):
+            twin = second / path.relative_to(results)
+            assert path.read_bytes() == twin.read_bytes(), path.relative_to(results)
+            compared += 1
+    assert compared >= 10
+
+
+def test_lint_reports_no_errors(demo_run):
+    workdir, papers, results = demo_run
+    done = snakemake(workdir, "--lint", *config_for(papers, results), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_unknown_config_key_stops_the_run_with_its_name(tmp_path):
+    done = snakemake(tmp_path, "-n", "--config", "papers_dri=somewhere", check=False)
+    assert done.returncode != 0
+    assert "papers_dri" in done.stdout + done.stderr
+
+
+def test_bad_config_value_stops_the_run_with_its_name(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pooling:\n  analyses:\n    - {measure: LOGIT, method: REML}\n")
+    done = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
+    assert done.returncode != 0
+    assert "LOGIT" in done.stdout + done.stderr
