@@ -31,6 +31,8 @@ FORM_CONFIDENCE = {
     "percent_n": 0.85,
     "percent": 0.75,
     "count": 0.6,
+    "count_subject": 0.7,
+    "negation": 0.7,
     "table": 0.8,
 }
 # Penalties for context; values stay candidates but rank lower.
@@ -38,11 +40,15 @@ PENALTY = {
     "background": 0.5,  # sentence about other studies (citations, "et al")
     "section_background": 0.3,  # introduction or discussion
     "subgroup": 0.3,  # part of the cohort, or a comparison
+    "baseline": 0.3,  # "14 patients with prior relapse": a characteristic, not an outcome
     "mild_only": 0.3,  # any-grade endpoint but only grade 1-2 counted
     "mention_after": 0.05,  # endpoint phrase after the number
     "far": 0.1,  # endpoint phrase far from the number
 }
 FAR_CHARS = 80
+# Values in these contexts stay in the candidate list but are never chosen:
+# they describe other studies or part of the cohort.
+UNCHOOSABLE_CONTEXT = ("background", "subgroup", "baseline")
 # Following phrases are further from a percentage's meaning than preceding
 # ones ("OS was 80%"), so their distance counts more.
 FOLLOWING_DISTANCE_WEIGHT = 1.5
@@ -119,6 +125,9 @@ def _kinds_for(quantity: Quantity) -> tuple[str, ...]:
     if quantity.form == "duration":
         return ("duration",)
     if quantity.form == "count":
+        # "14 patients in CR were enrolled" describes the cohort, not an outcome
+        return ("count",)
+    if quantity.form == "count_subject":
         return ("count", "proportion")
     if quantity.form in ("fraction",):
         return ("count", "proportion", "survival")
@@ -157,7 +166,7 @@ def _attribute(sentence, mentions, quantities, lexicon) -> list[tuple[Quantity, 
     """
     landmarks = find_landmarks(sentence)
     kinds = {terms.name: terms.kind for terms in lexicon.endpoints}
-    values = [q for q in quantities if q.form not in ("count", "duration")]
+    values = [q for q in quantities if q.form not in ("count", "count_subject", "duration")]
     pairs = []
     if re.search(r"\brespectively\b", sentence, re.I) and values:
         first = values[0].start
@@ -166,6 +175,8 @@ def _attribute(sentence, mentions, quantities, lexicon) -> list[tuple[Quantity, 
         for m in leading:
             if not distinct or distinct[-1].endpoint != m.endpoint:
                 distinct.append(m)
+        # the list that "respectively" refers to ends right before the values
+        distinct = distinct[-len(values):]
         leading_landmarks = [lm for lm in landmarks if lm.end <= first]
         if len(distinct) == len(values) and len(distinct) > 1:
             landmark = leading_landmarks[-1].months if leading_landmarks else None
@@ -194,11 +205,12 @@ def _attribute(sentence, mentions, quantities, lexicon) -> list[tuple[Quantity, 
     return pairs
 
 
-def _context(sentence: str, section: str | None, lexicon: Lexicon) -> tuple[str, ...]:
+def _context(sentence: str, value_start: int, section: str | None, lexicon: Lexicon) -> tuple[str, ...]:
+    """Context flags of a value; a subgroup cue counts only before the value, where it sets the scope."""
     flags = []
     if "background" in lexicon.context and lexicon.context["background"].search(sentence):
         flags.append("background")
-    if "subgroup" in lexicon.context and lexicon.context["subgroup"].search(sentence):
+    if "subgroup" in lexicon.context and lexicon.context["subgroup"].search(sentence[:value_start]):
         flags.append("subgroup")
     if section and "section_background" in lexicon.context:
         if lexicon.context["section_background"].search(section) and not lexicon.context.get(
@@ -250,9 +262,9 @@ def candidates_from_sentence(
     if not mentions:
         return []
     quantities = find_quantities(sentence)
-    if not quantities:
+    zero_events = _negated(sentence, mentions, lexicon)
+    if not quantities and not zero_events:
         return []
-    context = _context(sentence, section, lexicon)
     kinds = {terms.name: terms for terms in lexicon.endpoints}
     out = []
     for quantity, mention, landmark, mention_after in _attribute(sentence, mentions, quantities, lexicon):
@@ -262,7 +274,9 @@ def candidates_from_sentence(
             continue  # a survival value without its time point cannot be pooled or checked
         if terms.kind == "duration" and not re.search(r"\bmedian\b", sentence, re.I):
             continue
-        flags = list(context)
+        flags = list(_context(sentence, quantity.start, section, lexicon))
+        if mention_after and re.search(r"\b(?:with|who had|including)\b", sentence[quantity.end : mention.start], re.I):
+            flags.append("baseline")
         if terms.grade_split:
             grade = _grade(sentence, mention, quantity, lexicon)
             if grade == "severe":
@@ -296,11 +310,53 @@ def candidates_from_sentence(
                 **values,
             )
         )
+    for endpoint, start, end in zero_events:
+        flags = _context(sentence, start, section, lexicon)
+        page, line, bbox = locate(start, end)
+        out.append(Candidate(
+            endpoint=endpoint, landmark_months=None, events=0, total=None, estimate=0.0, ci_low=None,
+            ci_high=None, se=None, percent_printed=None, page=page, line=line, bbox=bbox,
+            quote=sentence.strip(), rule="text:negation",
+            confidence=round(FORM_CONFIDENCE["negation"] - sum(PENALTY[f] for f in flags), 3),
+            context=flags, order=order,
+        ))
     return out
 
 
+def _negated(sentence: str, mentions: list[Mention], lexicon: Lexicon) -> list[tuple[str, int, int]]:
+    """(endpoint, start, end) of events stated not to have happened: "no severe CRS", "CRS never exceeded grade 2"."""
+    found = []
+    kinds = {terms.name: terms for terms in lexicon.endpoints}
+    for mention in mentions:
+        terms = kinds[mention.endpoint]
+        if terms.kind != "proportion":
+            continue
+        before = sentence[max(0, mention.start - 40) : mention.start]
+        negation = None
+        for m in lexicon.negation_before.finditer(before):
+            negation = m
+        if negation is not None and not re.search(r"[;,.]|\d", before[negation.end() :]):
+            between = before[negation.end() :]
+            if lexicon.severe.search(between) and terms.grade_split:
+                found.append((terms.grade_split, mention.start - len(before) + negation.start(), mention.end))
+            elif not lexicon.severe.search(between) and not lexicon.mild.search(between):
+                found.append((terms.name, mention.start - len(before) + negation.start(), mention.end))
+        after = sentence[mention.end : mention.end + 60]
+        capped = lexicon.negation_above_grade.search(after)
+        if capped and terms.grade_split and not re.search(r"[;.]", after[: capped.start()]):
+            found.append((terms.grade_split, mention.start, mention.end + capped.end()))
+    return found
+
+
+_INLINE_LABEL = re.compile(r"^\s*([A-Z][A-Za-z ]{2,30})[:.]\s")
+
+
 def _section_of(passage: Passage, current: str | None) -> str | None:
-    return passage.text.strip() if passage.kind in ("heading", "title") else current
+    """The section a passage belongs to: its heading, or an inline label such as "Results:"."""
+    if passage.kind in ("heading", "title"):
+        return passage.text.strip()
+    label = _INLINE_LABEL.match(passage.text)
+    return label.group(1) if label else current
 
 
 def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) -> list[Candidate]:
@@ -392,11 +448,22 @@ class Choice:
     alternatives: int
 
 
+def _implied_total(candidate: Candidate, n_treated: int | None) -> int | None:
+    """The denominator, or the treated cohort when a bare percentage is a whole number of it."""
+    if candidate.total is not None or not n_treated or candidate.estimate is None:
+        return candidate.total
+    if candidate.percent_printed is None or candidate.landmark_months is not None:
+        return None
+    count = candidate.estimate * n_treated
+    return n_treated if abs(count - round(count)) <= 0.0051 * n_treated else None
+
+
 def _rank(candidate: Candidate, n_treated: int | None) -> tuple:
     score = candidate.confidence
-    if n_treated and candidate.total is not None and candidate.endpoint not in ("n_treated", "n_enrolled"):
+    total = _implied_total(candidate, n_treated)
+    if n_treated and total is not None and candidate.endpoint not in ("n_treated", "n_enrolled"):
         # The whole cohort is the denominator a pooled analysis wants.
-        score += 0.1 if candidate.total == n_treated else -0.1
+        score += 0.1 if total == n_treated else -0.1
     completeness = sum(v is not None for v in (candidate.events, candidate.total, candidate.ci_low, candidate.se))
     return (round(score, 6), completeness, -candidate.order)
 
@@ -405,7 +472,8 @@ def choose(candidates: list[Candidate]) -> list[Choice]:
     """One candidate per (endpoint, landmark): the best ranked, with the reason why."""
     by_key: dict[tuple, list[Candidate]] = {}
     for candidate in candidates:
-        by_key.setdefault(candidate.key, []).append(candidate)
+        if not set(candidate.context).intersection(UNCHOOSABLE_CONTEXT):
+            by_key.setdefault(candidate.key, []).append(candidate)
     n_treated = None
     if ("n_treated", None) in by_key:
         n_treated = max(by_key[("n_treated", None)], key=lambda c: _rank(c, None)).total

@@ -19,7 +19,7 @@ _PHRASES = {"type": "array", "minItems": 1, "items": {"type": "string", "minLeng
 LEXICON_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["endpoints", "grades", "context", "metadata", "table_columns"],
+    "required": ["endpoints", "grades", "negation", "context", "metadata", "table_columns"],
     "properties": {
         "endpoints": {
             "type": "object",
@@ -44,6 +44,12 @@ LEXICON_SCHEMA = {
         "metadata": {
             "type": "object",
             "additionalProperties": {"type": "object", "additionalProperties": _PHRASES},
+        },
+        "negation": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["before", "above_grade"],
+            "properties": {"before": _PHRASES, "above_grade": _PHRASES},
         },
         "table_columns": {
             "type": "object",
@@ -98,6 +104,8 @@ class Lexicon:
     endpoints: tuple[EndpointTerms, ...]
     severe: re.Pattern
     mild: re.Pattern
+    negation_before: re.Pattern
+    negation_above_grade: re.Pattern
     context: dict[str, re.Pattern]
     metadata: dict[str, dict[str, re.Pattern]]
     table_columns: tuple[TableColumn, ...]
@@ -136,6 +144,8 @@ def load_lexicon(path: str | Path) -> Lexicon:
             endpoints=endpoints,
             severe=compile_phrases(raw["grades"]["severe"]),
             mild=compile_phrases(raw["grades"]["mild"]),
+            negation_before=compile_phrases(raw["negation"]["before"]),
+            negation_above_grade=compile_phrases(raw["negation"]["above_grade"]),
             context={name: compile_phrases(p) for name, p in raw["context"].items()},
             metadata={
                 field: {label: compile_phrases(p) for label, p in labels.items()}

@@ -37,6 +37,11 @@ PATIENT_NOUN = (
     r"(?:patients?|children|child|adults?|subjects?|participants?|cases?|individuals?|"
     r"recipients?|pts)"
 )
+# Verbs that make a count the subject of an event: "3 had a relapse", "five patients developed CRS".
+EVENT_VERB = (
+    r"(?:had|has|have|developed|experienced|relapsed|died|achieved|attained|reached|remained|"
+    r"suffered|showed|presented|converted|became)\b"
+)
 MONTHS_PER_UNIT = {"day": 1 / 30.4375, "week": 7 / 30.4375, "month": 1.0, "year": 12.0}
 
 
@@ -153,6 +158,14 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
         ),
     ),
     ("percent", re.compile(rf"(?<![\d.])(?P<pct>{NUM})\s*%(?!\s*(?:CI|confidence))", re.I)),
+    (
+        "count_subject",
+        re.compile(
+            rf"\b(?P<a>{INT_WORD})\s+(?:(?:[\w-]+\s+){{0,2}}?{PATIENT_NOUN}\s+|of them\s+)?"
+            rf"(?:\([^()]{{0,40}}\)\s+)?{EVENT_VERB}",
+            re.I,
+        ),
+    ),
     ("count", re.compile(rf"\b(?P<a>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}\b", re.I)),
 ]
 
@@ -173,7 +186,7 @@ def _fields(form: str, m: re.Match) -> dict | None:
             return {"total": int(groups["b"]), "percent": pct}
         if form == "count_percent":
             return {"events": parse_int(groups["a"]), "percent": pct}
-        if form == "count":
+        if form in ("count", "count_subject"):
             return {"events": parse_int(groups["a"])}
     except ValueError:
         return None
