@@ -1,0 +1,56 @@
+"""The metafor reference values (tests/reference/metafor_reference.json) for the tests.
+
+The JSON is written by tests/reference/metafor_reference.R; the tests only
+read it, so they run without R. Non-finite numbers are stored as the strings
+"NA", "NaN", "Inf", "-Inf".
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PATH = Path(__file__).parent / "reference" / "metafor_reference.json"
+
+_NON_FINITE = {"NA": np.nan, "NaN": np.nan, "Inf": np.inf, "-Inf": -np.inf}
+
+# Two tolerances, both on |python - R| <= tol * max(1, |R|): relative for
+# values above 1 in magnitude, absolute below (tau2 at 0, tiny p-values).
+# Closed-form quantities agree to rounding (observed ~1e-13);
+CLOSED_FORM_TOL = 1e-10
+# iterative ones agree to the tolerance the two implementations stop at.
+ITERATIVE_TOL = 1e-6
+
+
+@cache
+def reference() -> dict[str, Any]:
+    return json.loads(PATH.read_text())
+
+
+def number(value: Any) -> float | np.ndarray:
+    """A JSON value as a float (scalar) or float array (list)."""
+    if isinstance(value, list):
+        return np.array([number(v) for v in value], dtype=float)
+    if isinstance(value, str):
+        return _NON_FINITE[value]
+    return float(value)
+
+
+def dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
+    data = reference()["datasets"][name]
+    return number(data["events"]), number(data["total"])
+
+
+def assert_close(got: Any, expected: Any, tol: float, what: str) -> None:
+    """got equals the R value within tol * max(1, |R|); nan/inf must match exactly."""
+    got = np.atleast_1d(np.asarray(got, dtype=float))
+    expected = np.atleast_1d(np.asarray(number(expected) if not isinstance(expected, np.ndarray) else expected))
+    assert got.shape == expected.shape, f"{what}: shape {got.shape} != R's {expected.shape}"
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(got[~finite], expected[~finite], err_msg=f"{what}: non-finite values differ")
+    error = np.abs(got[finite] - expected[finite]) / np.maximum(1.0, np.abs(expected[finite]))
+    assert np.all(error <= tol), f"{what}: {got} vs R {expected}, scaled error {error.max():.3g} > {tol:g}"
