@@ -17,7 +17,7 @@ def only(sentence):
     "sentence, form, events, total, percent",
     [
         ("remission was seen in 93.9% (14/15) of them", "percent_fraction", 14, 15, 93.9),
-        ("four had the syndrome (26.7%, 4/15)", "percent_fraction", 4, 15, 26.7),
+        ("the syndrome was seen (26.7%, 4/15)", "percent_fraction", 4, 15, 26.7),
         ("negativity in 21/22 (95.5%)", "fraction_percent", 21, 22, 95.5),
         ("fever in 18 of 20 patients (90%)", "fraction_percent", 18, 20, 90.0),
         ("All 20 patients (100%) responded", "all_n", 20, 20, 100.0),

@@ -130,16 +130,18 @@ def _kinds_for(quantity: Quantity) -> tuple[str, ...]:
     if quantity.form == "count_subject":
         return ("count", "proportion")
     if quantity.form in ("fraction",):
-        return ("count", "proportion", "survival")
+        # a survival estimate is a Kaplan-Meier proportion, never printed as a/b
+        return ("count", "proportion")
     return ("proportion", "survival")
 
 
 def _grade(sentence: str, mention: Mention, quantity: Quantity, lexicon: Lexicon) -> str | None:
     """'severe' or 'mild' when a grade cue qualifies the value, the cue nearest the value winning."""
-    lo = min(mention.start, quantity.start)
-    hi = max(mention.end, quantity.end)
-    window_start = max(0, min(lo, mention.start - 30))
-    window = sentence[window_start : hi + 10]
+    # The cue must sit between the phrase and the value, or just before the
+    # phrase ("severe CRS in 2"); text after the value describes another value.
+    window_start = max(0, min(quantity.start, mention.start - 30))
+    window_end = mention.end + 10 if mention.start > quantity.start else max(mention.end, quantity.start)
+    window = sentence[window_start:window_end]
     cues = [(m.start(), "severe") for m in lexicon.severe.finditer(window)]
     cues += [(m.start(), "mild") for m in lexicon.mild.finditer(window)]
     if not cues:
@@ -167,23 +169,11 @@ def _attribute(sentence, mentions, quantities, lexicon) -> list[tuple[Quantity, 
     landmarks = find_landmarks(sentence)
     kinds = {terms.name: terms.kind for terms in lexicon.endpoints}
     values = [q for q in quantities if q.form not in ("count", "count_subject", "duration")]
+    if values:
+        listed = _list_pairs(mentions, values, landmarks, kinds)
+        if listed:
+            return listed
     pairs = []
-    if re.search(r"\brespectively\b", sentence, re.I) and values:
-        first = values[0].start
-        leading = [m for m in mentions if m.end <= first]
-        distinct = []
-        for m in leading:
-            if not distinct or distinct[-1].endpoint != m.endpoint:
-                distinct.append(m)
-        # the list that "respectively" refers to ends right before the values
-        distinct = distinct[-len(values):]
-        leading_landmarks = [lm for lm in landmarks if lm.end <= first]
-        if len(distinct) == len(values) and len(distinct) > 1:
-            landmark = leading_landmarks[-1].months if leading_landmarks else None
-            return [(q, m, landmark if kinds[m.endpoint] == "survival" else None, False) for q, m in zip(values, distinct)]
-        if len({m.endpoint for m in leading}) == 1 and len(leading_landmarks) == len(values) > 1:
-            mention = leading[-1]
-            return [(q, mention, lm.months, False) for q, lm in zip(values, leading_landmarks)]
     for quantity in quantities:
         allowed = _kinds_for(quantity)
         best, best_distance = None, None
@@ -202,6 +192,46 @@ def _attribute(sentence, mentions, quantities, lexicon) -> list[tuple[Quantity, 
         if best is not None:
             landmark = _nearest_landmark(landmarks, quantity, best) if kinds[best.endpoint] == "survival" else None
             pairs.append((quantity, best, landmark, best.start > quantity.start))
+    return pairs
+
+
+def _list_pairs(mentions, values, landmarks, kinds) -> list:
+    """Endpoints and values listed in the same order, with no endpoint phrase among the values.
+
+    "A and B were x and y (, respectively)"; "A and B were x and y at 6 months
+    and z and w at 1 year" (endpoints x landmarks); "C at 6 months and 1 year
+    were x and y" (one endpoint, several landmarks).
+    """
+    first = values[0].start
+    if any(m.start > first for m in mentions):
+        return []
+    distinct = []
+    for m in mentions:
+        if not distinct or distinct[-1].endpoint != m.endpoint:
+            distinct.append(m)
+    leading_landmarks = [lm for lm in landmarks if lm.end <= first]
+    trailing_landmarks = [lm for lm in landmarks if lm.start >= first]
+    survival = lambda m, months: months if kinds[m.endpoint] == "survival" else None  # noqa: E731
+    if len(distinct) == 1 and len(leading_landmarks) == len(values) > 1:
+        return [(q, distinct[0], lm.months, False) for q, lm in zip(values, leading_landmarks)]
+    groups = max(1, len(trailing_landmarks))
+    if len(values) % groups:
+        return []
+    per_group = len(values) // groups
+    if per_group < 2 or len(distinct) < per_group:
+        return []
+    listed = distinct[-per_group:]
+    pairs = []
+    for index, quantity in enumerate(values):
+        group, position = divmod(index, per_group)
+        if trailing_landmarks:
+            landmark = trailing_landmarks[group]
+            if landmark.start < quantity.end:
+                return []
+            months = landmark.months
+        else:
+            months = leading_landmarks[-1].months if leading_landmarks else None
+        pairs.append((quantity, listed[position], survival(listed[position], months), False))
     return pairs
 
 
@@ -409,23 +439,41 @@ def candidates_from_tables(tables: tuple[Table, ...], lexicon: Lexicon, order_st
 
         out.append(make("n_treated", None, header[0], "table:per_patient_rows", [row[0] for row in rows]))
         for spec in lexicon.table_columns:
-            for col, name in enumerate(header):
-                if not name or not spec.header.search(name):
-                    continue
-                cells = [row[col] if col < len(row) else "" for row in rows]
-                if spec.grade:
-                    grades = [_grade_number(cell) for cell in cells]
-                    if any(g is None for g in grades):
-                        continue
-                    terms = lexicon.endpoint(spec.endpoint)
-                    out.append(make(spec.endpoint, sum(g >= 1 for g in grades), name, "table:grade_column", cells))
-                    if terms.grade_split:
-                        out.append(make(terms.grade_split, sum(g >= 3 for g in grades), name, "table:grade_column", cells))
-                elif spec.positive is not None:
-                    events = sum(bool(spec.positive.search(cell)) for cell in cells)
-                    out.append(make(spec.endpoint, events, name, "table:category_column", cells))
-                break
+            found = _table_column(spec, header, rows)
+            if found is None:
+                continue
+            name, cells, events = found
+            if spec.grade:
+                terms = lexicon.endpoint(spec.endpoint)
+                out.append(make(spec.endpoint, sum(g >= 1 for g in events), name, "table:grade_column", cells))
+                if terms.grade_split:
+                    out.append(make(terms.grade_split, sum(g >= 3 for g in events), name, "table:grade_column", cells))
+            else:
+                out.append(make(spec.endpoint, events, name, "table:category_column", cells))
     return out
+
+
+def _table_column(spec, header, rows):
+    """(header, cells, grades or event count) of the first usable column, header phrases in priority order.
+
+    A grade column must hold a grade in every row; a category column must have
+    at least one cell matching `positive` ("MRD status" holding disease types
+    is passed over for "MRD at day 28" holding the responses).
+    """
+    for phrase in spec.header:
+        for col, name in enumerate(header):
+            if not name or not phrase.search(name):
+                continue
+            cells = [row[col] if col < len(row) else "" for row in rows]
+            if spec.grade:
+                grades = [_grade_number(cell) for cell in cells]
+                if all(g is not None for g in grades):
+                    return name, cells, grades
+            elif spec.positive is not None:
+                events = sum(bool(spec.positive.search(cell)) for cell in cells)
+                if events:
+                    return name, cells, events
+    return None
 
 
 def _grade_number(cell: str) -> int | None:

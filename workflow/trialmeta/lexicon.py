@@ -93,7 +93,7 @@ class EndpointTerms:
 @dataclass(frozen=True)
 class TableColumn:
     endpoint: str
-    header: re.Pattern
+    header: tuple[re.Pattern, ...]  # in priority order: the first phrase that finds a usable column wins
     positive: re.Pattern | None
     grade: bool
 
@@ -133,7 +133,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
         table_columns = tuple(
             TableColumn(
                 endpoint,
-                compile_phrases(spec["header"]),
+                tuple(compile_phrases([phrase]) for phrase in spec["header"]),
                 compile_phrases(spec["positive"]) if "positive" in spec else None,
                 bool(spec.get("grade", False)),
             )

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from trialmeta.control import FitControl
-from trialmeta.effects import back_transform, proportion_effects
+from trialmeta.effects import proportion_effects
 from trialmeta.harmonise import poolable
 from trialmeta.models import fit_meta
 
@@ -50,14 +50,13 @@ def exact_ci(events: int, total: int, level: float) -> tuple[float, float]:
 
 
 def _pooled_row(endpoint: str, analysis: Analysis, fit, effects, n_total: int) -> dict:
-    totals = effects.total
-    prop = lambda value: None if value is None else float(back_transform(value, analysis.measure, total=totals))  # noqa: E731
+    pooled = fit.back_transformed(effects)
     return {
         "endpoint": endpoint, "landmark_months": None, "subgroup": "all",
         "measure": analysis.measure, "method": analysis.method, "ci_method": analysis.ci_method,
         "k": fit.k, "n_total": n_total,
-        "estimate": prop(fit.estimate), "ci_low": prop(fit.ci_low), "ci_high": prop(fit.ci_high),
-        "pi_low": prop(fit.pi_low), "pi_high": prop(fit.pi_high),
+        "estimate": pooled.estimate, "ci_low": pooled.ci_low, "ci_high": pooled.ci_high,
+        "pi_low": pooled.pi_low, "pi_high": pooled.pi_high,
         "tau2": fit.tau2, "tau2_ci_low": fit.tau2_ci_low, "tau2_ci_high": fit.tau2_ci_high,
         "i2": fit.i2, "h2": fit.h2, "q": fit.q, "q_p": fit.q_p,
     }
