@@ -1,9 +1,12 @@
 # Config validation and input functions shared by every stage.
 import os
+import sys
 
 from snakemake.utils import min_version, validate
 
-from trialmeta.corpus import find_papers
+# the library lives beside the rules; importable even when not pip-installed
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+from trialmeta.corpus import find_papers  # noqa: E402
 
 min_version("9.0")
 
@@ -11,6 +14,8 @@ min_version("9.0")
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results_dir"]
+# Every rule runs in the project's one environment (same pins as pyproject.toml).
+CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 PAPERS = find_papers(config["papers_dir"])
 CURATION_DIR = config["curation_dir"]
 

@@ -10,6 +10,8 @@ rule extract:
         lexicon=config["lexicon"],
     output:
         results("extracted", "{paper}.json"),
+    conda:
+        CONDA_ENV
     log:
         results("logs", "extract", "{paper}.log"),
     resources:

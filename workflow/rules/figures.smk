@@ -11,6 +11,8 @@ rule figures:
             category="Forest plots",
         ),
         svg=forest_plots("svg"),
+    conda:
+        CONDA_ENV
     log:
         results("logs", "figures.log"),
     resources:

@@ -12,6 +12,8 @@ rule harmonise:
         failures=results("tables", "failures.csv"),
     params:
         curation_dir=CURATION_DIR,
+    conda:
+        CONDA_ENV
     log:
         results("logs", "harmonise.log"),
     resources:

@@ -11,6 +11,8 @@ rule pool:
     params:
         endpoints=config["endpoints"],
         pooling=config["pooling"],
+    conda:
+        CONDA_ENV
     log:
         results("logs", "pool.log"),
     resources:

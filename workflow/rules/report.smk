@@ -18,6 +18,8 @@ rule report_html:
         ),
     params:
         config=config,
+    conda:
+        CONDA_ENV
     log:
         results("logs", "report.log"),
     resources:

@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
+# the adapters' helper and the library beside them, also under --use-conda
+sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
 from trialmeta.extraction import extract_paper  # noqa: E402

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
+# the adapters' helper and the library beside them, also under --use-conda
+sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
 from trialmeta.io import write_csv, write_json  # noqa: E402

@@ -105,7 +105,7 @@ def draw_forest(ax_left, ax_plot, ax_right, endpoint_result: dict) -> None:
     ax_plot.set_xlim(-0.02, 1.02)
     ax_plot.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25", "50", "75", "100"])
     ax_plot.set_xlabel("Proportion (%)")
-    ax_plot.axvline(est, color=COLOURS["grid"], lw=0.8, ls="--", zorder=0)
+    ax_plot.plot([est, est], [pooled_y, k - 0.5], color=COLOURS["grid"], lw=0.8, ls="--", zorder=0)
     ax_plot.spines["left"].set_visible(False)
     ax_plot.set_yticks([])
     bottom = pooled_y - 2.2

@@ -1,0 +1,305 @@
+"""Rows of a page -> lines in reading order.
+
+Stages, each a pure function:
+- `running_rows`: rows that are running headers, footers or page numbers
+  (compared across pages, so it sees the whole document);
+- `find_gutter`: the empty vertical strip between two columns, if any;
+- `order_lines`: full-width lines and two-column bands, top to bottom; within a
+  band the left column, then the right one (recursively, for 3 columns);
+- `mark_footnotes`: lines under a short rule at the foot of a column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from .pdf_glyphs import Word
+from .settings import ReadSettings
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A horizontal line drawn on the page."""
+
+    x0: float
+    top: float
+    x1: float
+
+
+@dataclass(frozen=True)
+class Line:
+    page: int
+    words: tuple[Word, ...]
+    size: float  # font size of the base text
+    column: tuple[float, float] = (0.0, 0.0)  # left and right edge of the column the line is set in
+    footnote: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def x0(self) -> float:
+        return self.words[0].x0
+
+    @property
+    def x1(self) -> float:
+        return self.words[-1].x1
+
+    @property
+    def top(self) -> float:
+        return min(w.top for w in self.words)
+
+    @property
+    def bottom(self) -> float:
+        return max(w.bottom for w in self.words)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return (round(self.x0, 2), round(self.top, 2), round(self.x1, 2), round(self.bottom, 2))
+
+    @property
+    def bold(self) -> bool:
+        return all(w.bold for w in self.words)
+
+    @property
+    def raised(self) -> bool:
+        return any(w.raised for w in self.words)
+
+
+# --- running headers, footers and page numbers ------------------------------
+
+_PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+
+
+def _running_key(line: Line) -> str:
+    return _DIGITS.sub("#", " ".join(line.text.lower().split()))
+
+
+def running_rows(
+    pages: list[tuple[float, list[Line], list[Rule]]], settings: ReadSettings
+) -> dict[tuple[int, int], str]:
+    """{(page index, line index): kind} for lines to remove.
+
+    `pages` holds (page height, full-width rows as lines, rules) per page.
+    Kinds: "page_number", "running_header", "running_footer".
+    """
+    band_rows: list[tuple[int, int, str]] = []  # (page index, line index, "header"|"footer")
+    pages_with_key: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for page_index, (height, lines, _rules) in enumerate(pages):
+        for line_index, line in enumerate(lines):
+            if line.bottom <= settings.header_band * height:
+                where = "header"
+            elif line.top >= (1 - settings.footer_band) * height:
+                where = "footer"
+            else:
+                continue
+            band_rows.append((page_index, line_index, where))
+            pages_with_key[(where, _running_key(line))].add(page_index)
+    found = {}
+    for page_index, line_index, where in band_rows:
+        height, lines, rules = pages[page_index]
+        line = lines[line_index]
+        if _PAGE_NUMBER.match(line.text.strip()):
+            found[(page_index, line_index)] = "page_number"
+        elif len(pages_with_key[(where, _running_key(line))]) >= settings.running_min_pages:
+            found[(page_index, line_index)] = f"running_{where}"
+        elif where == "header" and _rule_below(line, rules, settings):
+            found[(page_index, line_index)] = "running_header"
+    return found
+
+
+def _rule_below(line: Line, rules: list[Rule], settings: ReadSettings) -> bool:
+    """A rule right under the line, at least half as wide: a header's separator."""
+    reach = settings.header_rule_gap_ratio * line.size
+    for rule in rules:
+        if line.bottom - 1 <= rule.top <= line.bottom + reach and rule.x1 - rule.x0 >= 0.5 * (line.x1 - line.x0):
+            return True
+    return False
+
+
+# --- columns ------------------------------------------------------------------
+
+
+def _segments(line: Line, min_gap: float) -> list[tuple[float, float, float]]:
+    """(x0, x1, vertical middle) of the runs of words of a line split at gaps of at least `min_gap`."""
+    middle = (line.top + line.bottom) / 2
+    segments = []
+    start = line.words[0]
+    for before, after in zip(line.words, line.words[1:]):
+        if after.x0 - before.x1 >= min_gap:
+            segments.append((start.x0, before.x1, middle))
+            start = after
+    segments.append((start.x0, line.words[-1].x1, middle))
+    return segments
+
+
+def _upper_quartile(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[(3 * len(ordered)) // 4]
+
+
+def find_gutter(lines: list[Line], settings: ReadSettings) -> tuple[float, float] | None:
+    """(left, right) of the empty strip between two columns, or None.
+
+    Lines are cut into segments at gaps of at least `min_gutter_width`;
+    segments wider than `full_width_ratio` of the text are full-width lines and
+    are left out. A gutter is a strip of the middle of the page that (almost)
+    no remaining segment covers, with segments on both sides that lie beside
+    each other (not one block above the other), a quarter of them filling
+    their side; the last test tells columns from a list of short terms and
+    their definitions. Of several such strips the widest wins.
+    """
+    left_edge = min(line.x0 for line in lines)
+    right_edge = max(line.x1 for line in lines)
+    text_width = right_edge - left_edge
+    segments = [
+        segment
+        for line in lines
+        for segment in _segments(line, settings.min_gutter_width)
+        if segment[1] - segment[0] <= settings.full_width_ratio * text_width
+    ]
+    if len(segments) < 2 * settings.min_column_rows:
+        return None
+    size = int(text_width) + 2
+    coverage = [0] * (size + 1)
+    for x0, x1, _ in segments:
+        coverage[int(x0 - left_edge)] += 1
+        coverage[int(x1 - left_edge) + 1] -= 1
+    allowance = len(segments) // 50  # centred short lines may cross a gutter
+    strips, start, covered = [], None, 0
+    for x in range(size):
+        covered += coverage[x]
+        if covered <= allowance and start is None:
+            start = x
+        elif covered > allowance and start is not None:
+            strips.append((start, x))
+            start = None
+    best, best_key = None, None
+    for start, end in strips:
+        gutter = (left_edge + start, left_edge + end - 1)
+        middle = (gutter[0] + gutter[1]) / 2
+        if gutter[1] - gutter[0] < settings.min_gutter_width or not (
+            left_edge + 0.15 * text_width <= middle <= right_edge - 0.15 * text_width
+        ):
+            continue
+        support = _column_support(lines, gutter, settings)
+        # the widest strip wins: gutters are wider than the gap of a hanging indent
+        key = (gutter[1] - gutter[0], support)
+        if support >= settings.min_column_rows and (best_key is None or key > best_key):
+            best, best_key = gutter, key
+    return best
+
+
+def _column_support(lines: list[Line], gutter: tuple[float, float], settings: ReadSettings) -> int:
+    """How many lines on the poorer side of `gutter` stand beside text on the
+    other side; 0 when the text of either side does not fill its column."""
+    left_parts, right_parts = [], []  # (width, vertical middle)
+    for line in lines:
+        left, right, crosses = _split_at_gutter(line, gutter)
+        if crosses:
+            continue
+        for part, parts in ((left, left_parts), (right, right_parts)):
+            if part is not None:
+                parts.append((part.x1 - part.x0, (part.top + part.bottom) / 2))
+    if not left_parts or not right_parts:
+        return 0
+    left_edge = min(line.x0 for line in lines)
+    right_edge = max(line.x1 for line in lines)
+    fill = settings.column_fill_ratio
+    if _upper_quartile([w for w, _ in left_parts]) < fill * (gutter[0] - left_edge):
+        return 0
+    if _upper_quartile([w for w, _ in right_parts]) < fill * (right_edge - gutter[1]):
+        return 0
+    left_span = (min(m for _, m in left_parts), max(m for _, m in left_parts))
+    right_span = (min(m for _, m in right_parts), max(m for _, m in right_parts))
+    beside_left = sum(1 for _, m in left_parts if right_span[0] <= m <= right_span[1])
+    beside_right = sum(1 for _, m in right_parts if left_span[0] <= m <= left_span[1])
+    return min(beside_left, beside_right)
+
+
+def _split_at_gutter(line: Line, gutter: tuple[float, float]) -> tuple[Line | None, Line | None, bool]:
+    """(left part, right part, crosses): a line with a word in the gutter crosses it."""
+    gutter_left, gutter_right = gutter
+    middle = (gutter_left + gutter_right) / 2
+    for word in line.words:
+        if word.x0 < gutter_right - 1 and word.x1 > gutter_left + 1 or word.x0 < middle < word.x1:
+            return None, None, True
+    left = tuple(w for w in line.words if w.x1 <= middle)
+    right = tuple(w for w in line.words if w.x0 >= middle)
+    return (replace(line, words=left) if left else None, replace(line, words=right) if right else None, False)
+
+
+def _in_column(lines: list[Line], column: tuple[float, float]) -> list[Line]:
+    return [replace(line, column=column) for line in sorted(lines, key=lambda l: (l.top, l.x0))]
+
+
+def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> list[Line]:
+    """Lines in reading order, each told the edges of the column it is set in.
+
+    With a gutter, lines that cross it are full width and cut the page into
+    bands; a band with text on both sides is read left column first.
+    """
+    if not lines:
+        return []
+    extent = (min(line.x0 for line in lines), max(line.x1 for line in lines))
+    gutter = find_gutter(lines, settings) if depth < 3 else None
+    if gutter is None:
+        return _in_column(lines, extent)
+    items: list[tuple[float, str, Line, Line]] = []  # (top, side, part, whole line)
+    for line in lines:
+        left, right, crosses = _split_at_gutter(line, gutter)
+        if crosses:
+            items.append((line.top, "full", line, line))
+            continue
+        if left:
+            items.append((left.top, "left", left, line))
+        if right:
+            items.append((right.top, "right", right, line))
+    items.sort(key=lambda item: (item[0], item[2].x0))
+    ordered: list[Line] = []
+    band: list[tuple[str, Line, Line]] = []
+
+    def flush() -> None:
+        left = [part for side, part, _ in band if side == "left"]
+        right = [part for side, part, _ in band if side == "right"]
+        if len(left) >= 2 and len(right) >= 2:
+            ordered.extend(order_lines(left, settings, depth + 1))
+            ordered.extend(order_lines(right, settings, depth + 1))
+        else:  # not two columns (one side, or a single row with a wide gap): whole lines
+            wholes = list({id(whole): whole for _, _, whole in band}.values())
+            ordered.extend(_in_column(wholes, extent))
+        band.clear()
+
+    for _top, side, part, whole in items:
+        if side == "full":
+            flush()
+            ordered.append(replace(whole, column=extent))
+        else:
+            band.append((side, part, whole))
+    flush()
+    return ordered
+
+
+# --- footnotes ------------------------------------------------------------------
+
+
+def mark_footnotes(lines: list[Line], rules: list[Rule], page_height: float, settings: ReadSettings) -> list[Line]:
+    """Flag lines set below a short rule at the foot of their column
+    (affiliations, correspondence): they are read after the main text."""
+    marked = []
+    for line in lines:
+        left, right = line.column
+        width = right - left
+        is_footnote = any(
+            rule.top > page_height / 2
+            and abs(rule.x0 - left) <= 2
+            and rule.x1 - rule.x0 < settings.footnote_rule_max_ratio * width
+            and line.top > rule.top
+            for rule in rules
+        )
+        marked.append(replace(line, footnote=True) if is_footnote else line)
+    return marked

@@ -1,0 +1,216 @@
+"""Read a PDF: open and check it, then per page glyphs -> tables and rows ->
+lines in reading order, and for the whole document passages and tables."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfplumber.utils.exceptions import PdfminerException
+
+from .model import DocumentError, Passage, Span, Table
+from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
+from .pdf_layout import Line, Rule, mark_footnotes, order_lines, running_rows
+from .pdf_passages import TableArea, build_passages, text_style
+from .pdf_tables import (
+    TablePart,
+    aligned_blocks,
+    continues,
+    has_ruling,
+    ruled_table_boxes,
+    ruled_table_part,
+    split_glyphs,
+    table_rows,
+)
+from .settings import ReadSettings
+from .text_rules import HYPHEN, Vocabulary
+
+
+@dataclass
+class _Page:
+    number: int
+    height: float
+    rows: list[Line]  # full-width rows, top to bottom, tables left out
+    rules: list[Rule]
+    tables: list[TablePart]
+    had_images: bool
+
+
+@dataclass(frozen=True)
+class PdfContent:
+    n_pages: int
+    passages: tuple[Passage, ...]
+    tables: tuple[Table, ...]
+    removed: tuple[Passage, ...]
+    warnings: tuple[str, ...]
+
+
+def _truncated(data: bytes) -> bool:
+    return b"%%EOF" not in data[-2048:]
+
+
+def _open(data: bytes, path: str):
+    try:
+        return pdfplumber.open(io.BytesIO(data))
+    except PdfminerException as err:
+        cause = err.args[0] if err.args else err
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise DocumentError(
+                "encrypted", path, "the PDF is encrypted with a password; save an unprotected copy and read that"
+            ) from err
+        if _truncated(data):
+            raise DocumentError(
+                "truncated", path, f"the PDF ends early ({len(data)} bytes, no end-of-file marker); download it again"
+            ) from err
+        raise DocumentError("unreadable", path, f"the PDF cannot be parsed ({cause!r}); re-save it with a PDF tool") from err
+
+
+def _rules(page) -> list[Rule]:
+    """Horizontal lines and thin filled boxes (both draw rules)."""
+    rules = [Rule(l["x0"], l["top"], l["x1"]) for l in page.lines if abs(l["bottom"] - l["top"]) < 1.5]
+    rules += [Rule(r["x0"], r["top"], r["x1"]) for r in page.rects if r["bottom"] - r["top"] < 1.5]
+    return rules
+
+
+def _read_page(page, settings: ReadSettings) -> _Page:
+    glyphs = glyphs_from_chars(page.chars)
+    tables = []
+    if glyphs and has_ruling(page):
+        boxes = ruled_table_boxes(page, settings)
+        glyphs, in_tables = split_glyphs(glyphs, [bbox for bbox, _ in boxes])
+        tables = [ruled_table_part(page.page_number, bbox, cells, in_tables, settings) for bbox, cells in boxes]
+    rows = [Line(page.page_number, tuple(words_of_row(row, settings)), row.size) for row in rows_from_glyphs(glyphs, settings)]
+    return _Page(page.page_number, page.height, rows, _rules(page), tables, bool(page.images))
+
+
+def _line_passage(line: Line, kind: str) -> Passage:
+    return Passage(line.text, kind, (Span(0, len(line.text), line.page, None, line.bbox),))
+
+
+def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
+    """Words of the document, leaving out both halves of words broken at a
+    line end (they are what the vocabulary is asked about)."""
+    vocabulary = Vocabulary()
+    broken_before = False
+    for line in lines:
+        words = [w.text for w in line.words]
+        if broken_before:
+            words = words[1:]
+        broken_before = bool(words) and words[-1].endswith(HYPHEN)
+        for word in words[:-1] if broken_before else words:
+            vocabulary.add(word)
+    for part in tables:  # in a narrow cell any line may continue a broken word
+        for row in part.rows:
+            for cell in row:
+                for index, line in enumerate(cell):
+                    words = [w.text for w in line.words]
+                    for word in words[1 if index else 0 : -1 if words[-1].endswith(HYPHEN) else None]:
+                        vocabulary.add(word)
+    return vocabulary
+
+
+def _caption_for(part: TablePart, passages: list[Passage], settings: ReadSettings, body_size: float) -> str | None:
+    """The caption passage ending just above the table on its page."""
+    best, best_gap = None, None
+    for passage in passages:
+        if passage.kind != "caption" or not passage.text.lower().startswith("table"):
+            continue
+        for span in passage.spans:
+            if span.page != part.page or span.bbox is None:
+                continue
+            gap = part.bbox[1] - span.bbox[3]
+            if -1 <= gap <= settings.table_caption_gap_ratio * body_size and (best_gap is None or gap < best_gap):
+                best, best_gap = passage.text, gap
+    return best
+
+
+def _tables(
+    parts: list[TablePart], heights: dict[int, float], passages: list[Passage], vocabulary: Vocabulary,
+    settings: ReadSettings, body_size: float,
+) -> list[Table]:
+    tables: list[Table] = []
+    previous: TablePart | None = None
+    for part in parts:
+        caption = _caption_for(part, passages, settings, body_size)
+        rows = table_rows(part, vocabulary, settings)
+        last_on_page = previous is not None and not any(p.page == previous.page and p.bbox[1] > previous.bbox[1] for p in parts)
+        first_on_page = not any(p.page == part.page and p.bbox[1] < part.bbox[1] for p in parts)
+        if (
+            tables
+            and previous is not None
+            and last_on_page
+            and first_on_page
+            and continues(previous, part, heights[part.page], caption is not None, settings)
+        ):
+            earlier = tables[-1]
+            if rows and earlier.rows and rows[0] == earlier.rows[0]:
+                rows = rows[1:]  # the header row repeated on the new page
+            tables[-1] = Table(earlier.page, earlier.bbox, earlier.caption, earlier.rows + tuple(rows))
+        elif rows:
+            tables.append(Table(part.page, part.bbox, caption, tuple(rows)))
+        previous = part
+    return tables
+
+
+def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
+    warnings: list[str] = []
+    with _open(data, path) as pdf:
+        try:
+            n_pages = len(pdf.pages)
+        except Exception as err:  # a broken page tree surfaces here
+            kind = "truncated" if _truncated(data) else "unreadable"
+            raise DocumentError(kind, path, f"the PDF's page list cannot be read ({err!r})") from err
+        if n_pages > settings.max_pages:
+            raise DocumentError(
+                "too_many_pages", path,
+                f"the PDF has {n_pages} pages, more than max_pages={settings.max_pages}; "
+                "raise the limit if this is really one paper",
+            )
+        pages: list[_Page] = []
+        for page in pdf.pages:
+            try:
+                pages.append(_read_page(page, settings))
+            except Exception as err:  # pdfminer raises many kinds on damaged content
+                warnings.append(f"page {page.page_number} could not be read ({type(err).__name__}); later pages skipped")
+                break
+    if not pages:
+        kind = "truncated" if _truncated(data) else "unreadable"
+        raise DocumentError(kind, path, "no page of the PDF could be read; download or export it again")
+    if not any(page.rows or page.tables for page in pages):
+        raise DocumentError(
+            "image_only", path,
+            "the PDF has no text layer (scanned pages or pictures of text); OCR is needed, e.g. ocrmypdf, before reading",
+        )
+    for page in pages:
+        if not page.rows and not page.tables:
+            what = "only pictures (OCR is needed for its content)" if page.had_images else "no text"
+            warnings.append(f"page {page.number} has {what}")
+    return _assemble(pages, n_pages, warnings, settings)
+
+
+def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: ReadSettings) -> PdfContent:
+    running = running_rows([(p.height, p.rows, p.rules) for p in pages], settings)
+    removed = []
+    stream: list[Line] = []
+    parts: list[TablePart] = []
+    for page_index, page in enumerate(pages):
+        kept = []
+        for line_index, line in enumerate(page.rows):
+            kind = running.get((page_index, line_index))
+            if kind:
+                removed.append(_line_passage(line, kind))
+            else:
+                kept.append(line)
+        ordered = mark_footnotes(order_lines(kept, settings), page.rules, page.height, settings)
+        ordered, aligned = aligned_blocks(ordered, settings)
+        stream.extend(ordered)
+        parts.extend(sorted(page.tables + aligned, key=lambda part: part.bbox[1]))
+    vocabulary = _vocabulary(stream, parts)
+    areas = [TableArea(part.page, part.bbox) for part in parts]
+    passages, references = build_passages(stream, areas, vocabulary, settings)
+    body_size = text_style(stream).body_size
+    tables = _tables(parts, {p.number: p.height for p in pages}, passages, vocabulary, settings, body_size)
+    return PdfContent(n_pages, tuple(passages), tuple(tables), tuple(removed + references), tuple(warnings))
+

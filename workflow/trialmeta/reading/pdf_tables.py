@@ -1,0 +1,238 @@
+"""Tables of a PDF: ruled tables found by pdfplumber, lists of aligned rows,
+and tables continued on the next page.
+
+Cell text is rebuilt from the page's glyphs with the same rules as passages
+(superscripts, ligatures, line-end hyphens), plus two rules for narrow cells:
+a line holding only a small number under a line ending in a base is a
+wrapped exponent, and a word broken inside a full line continues without a
+space when what follows is not a word of the document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import BBox
+from .pdf_glyphs import Glyph, rows_from_glyphs, words_of_row
+from .pdf_layout import Line
+from .settings import ReadSettings
+from .text_rules import HYPHEN, Vocabulary, collapse_spaces, line_joint, superscript_notation
+
+
+@dataclass(frozen=True)
+class TablePart:
+    """A table, or the part of one on one page, before captions are matched."""
+
+    page: int
+    bbox: BBox
+    column_edges: tuple[float, ...]  # left edges of the columns, for continuation
+    rows: tuple[tuple[tuple[Line, ...], ...], ...]  # rows of cells, each cell its lines
+    cell_boxes: tuple[tuple[BBox | None, ...], ...]
+
+
+# --- ruled tables -------------------------------------------------------------
+
+
+def has_ruling(page) -> bool:
+    """Whether a page draws enough lines to hold a ruled table (finding tables
+    is skipped on the others: it is the costly step)."""
+    edges = page.lines + page.rects
+    return len(edges) >= 4
+
+
+def ruled_table_boxes(page, settings: ReadSettings) -> list[tuple[BBox, tuple[tuple[BBox | None, ...], ...]]]:
+    """(table box, cell boxes by row) of each ruled table on the page. A
+    table at the top of a page may have fewer rows: it can continue one."""
+    found = []
+    for table in page.find_tables():
+        cells = tuple(tuple(tuple(c) if c is not None else None for c in row.cells) for row in table.rows)
+        n_columns = max((len(row) for row in cells), default=0)
+        at_top = table.bbox[1] < 0.25 * page.height
+        if (len(cells) >= settings.table_min_rows or at_top and cells) and n_columns >= settings.table_min_columns:
+            found.append((tuple(table.bbox), cells))
+    return found
+
+
+def _inside(glyph: Glyph, box: BBox) -> bool:
+    x = (glyph.x0 + glyph.x1) / 2
+    y = (glyph.top + glyph.bottom) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def split_glyphs(glyphs: list[Glyph], boxes: list[BBox]) -> tuple[list[Glyph], list[Glyph]]:
+    """(glyphs outside every table, glyphs inside one)."""
+    outside, inside = [], []
+    for glyph in glyphs:
+        (inside if any(_inside(glyph, box) for box in boxes) else outside).append(glyph)
+    return outside, inside
+
+
+def _lines_of(glyphs: list[Glyph], page: int, settings: ReadSettings) -> tuple[Line, ...]:
+    rows = rows_from_glyphs(glyphs, settings)
+    return tuple(Line(page, tuple(words_of_row(row, settings)), row.size) for row in rows)
+
+
+def ruled_table_part(
+    page: int, bbox: BBox, cell_boxes: tuple[tuple[BBox | None, ...], ...], glyphs: list[Glyph], settings: ReadSettings
+) -> TablePart:
+    rows = tuple(
+        tuple(
+            () if box is None else _lines_of([g for g in glyphs if _inside(g, box)], page, settings)
+            for box in row
+        )
+        for row in cell_boxes
+    )
+    first_full_row = max(cell_boxes, key=lambda row: sum(box is not None for box in row))
+    edges = tuple(round(box[0], 1) for box in first_full_row if box is not None)
+    return TablePart(page, tuple(round(v, 2) for v in bbox), edges, rows, cell_boxes)
+
+
+# --- lists of aligned rows (unruled) ---------------------------------------------
+
+
+def _cells_of_line(line: Line, settings: ReadSettings) -> list[Line]:
+    gap = settings.aligned_cell_gap_ratio * line.size
+    cells = [[line.words[0]]]
+    for before, after in zip(line.words, line.words[1:]):
+        if after.x0 - before.x1 >= gap:
+            cells.append([])
+        cells[-1].append(after)
+    return [Line(line.page, tuple(words), line.size, line.column) for words in cells]
+
+
+def _aligned_starts(block: list[list[Line]]) -> list[float]:
+    starts: list[float] = []
+    for x in sorted(cell.x0 for cells in block for cell in cells):
+        if not starts or x - starts[-1] > 3:
+            starts.append(x)
+    return starts
+
+
+def aligned_blocks(lines: list[Line], settings: ReadSettings) -> tuple[list[Line], list[TablePart]]:
+    """Take runs of rows split into cells at the same places (a list of terms
+    and definitions, an unruled table) out of the lines of one page.
+
+    A row must have two cells or more, the second starting where the previous
+    row's second starts; a single-cell line starting there continues the
+    previous row. Runs shorter than `aligned_min_rows` stay text.
+    """
+    kept: list[Line] = []
+    parts: list[TablePart] = []
+    block: list[tuple[Line, list[Line]]] = []
+
+    def close() -> None:
+        if sum(len(cells) > 1 for _, cells in block) >= settings.aligned_min_rows:
+            parts.append(_aligned_part([cells for _, cells in block]))
+        else:
+            kept.extend(line for line, _ in block)
+        block.clear()
+
+    for line in lines:
+        cells = _cells_of_line(line, settings)
+        if block:
+            previous = block[-1][0]
+            second_start = next(c[1].x0 for _, c in reversed(block) if len(c) > 1)
+            same_place = line.page == previous.page and line.column == previous.column
+            lines_apart = line.top - previous.bottom
+            if same_place and 0 <= lines_apart < line.size and (
+                (len(cells) > 1 and abs(cells[1].x0 - second_start) <= 3)
+                or (len(cells) == 1 and abs(cells[0].x0 - second_start) <= 3)
+            ):
+                block.append((line, cells))
+                continue
+            close()
+        if len(cells) > 1:
+            block.append((line, cells))
+        else:
+            kept.append(line)
+    if block:
+        close()
+    return kept, parts
+
+
+def _aligned_part(block: list[list[Line]]) -> TablePart:
+    starts = _aligned_starts(block)
+    rows: list[list[list[Line]]] = []
+    for cells in block:
+        columns = [min(range(len(starts)), key=lambda i: abs(starts[i] - cell.x0)) for cell in cells]
+        if len(cells) == 1 and rows:  # a wrapped cell continues the row above
+            rows[-1][columns[0]].append(cells[0])
+            continue
+        row: list[list[Line]] = [[] for _ in starts]
+        for column, cell in zip(columns, cells):
+            row[column].append(cell)
+        rows.append(row)
+    lines = [cell for cells in block for cell in cells]
+    bbox = (
+        round(min(c.x0 for c in lines), 2),
+        round(min(c.top for c in lines), 2),
+        round(max(c.x1 for c in lines), 2),
+        round(max(c.bottom for c in lines), 2),
+    )
+    frozen = tuple(tuple(tuple(cell) for cell in row) for row in rows)
+    return TablePart(lines[0].page, bbox, tuple(round(s, 1) for s in starts), frozen, ())
+
+
+# --- continuation and cell text ---------------------------------------------------
+
+
+def continues(previous: TablePart, part: TablePart, page_height: float, has_caption: bool, settings: ReadSettings) -> bool:
+    """Whether `part` (first on its page, near the top, without a caption)
+    continues `previous` (last on the page before): same columns."""
+    if has_caption or part.page != previous.page + 1 or part.bbox[1] > 0.25 * page_height:
+        return False
+    if len(part.column_edges) != len(previous.column_edges):
+        return False
+    tolerance = settings.table_continuation_tolerance
+    return all(abs(a - b) <= tolerance for a, b in zip(part.column_edges, previous.column_edges))
+
+
+def _fills(line: Line, box: BBox | None, padding: float) -> bool:
+    """Whether a cell line reaches the cell's right edge (so its last word may
+    have been broken for lack of room)."""
+    if box is None:
+        return False
+    return line.x1 >= box[2] - padding - 0.35 * line.size
+
+
+def cell_text(lines: tuple[Line, ...], box: BBox | None, vocabulary: Vocabulary, settings: ReadSettings) -> str:
+    if not lines:
+        return ""
+    padding = min(line.x0 for line in lines) - box[0] if box is not None else 0.0
+    text = lines[0].text
+    for previous, line in zip(lines, lines[1:]):
+        piece = line.text
+        if line.size < settings.script_size_ratio * previous.size and len(piece) <= 4 and piece.isalnum():
+            text += superscript_notation(text, piece)  # an exponent wrapped onto its own line
+            continue
+        if (
+            len(previous.words) == 1  # a word too long for the cell starts a line of its own
+            and _fills(previous, box, padding)
+            and text[-1:].isalpha()
+            and piece[:1].isalpha()
+            and _broken_word(text, piece, vocabulary)
+        ):
+            text += piece
+            continue
+        drop, separator = line_joint(text, piece, vocabulary)
+        text = text[: len(text) - drop] + separator + piece
+    return collapse_spaces(text)
+
+
+def _broken_word(text: str, piece: str, vocabulary: Vocabulary) -> bool:
+    """A word broken without a hyphen: the joined form is a word of the
+    document, or the continuation is not a word on its own."""
+    left = text.split()[-1].split("/")[-1]
+    right = piece.split()[0].rstrip(".,;:")
+    if vocabulary.words[(left + right).lower()]:
+        return True
+    known = vocabulary.forms[right] or (HYPHEN in right and vocabulary.words[right.lower()])
+    return not known
+
+
+def table_rows(part: TablePart, vocabulary: Vocabulary, settings: ReadSettings) -> list[tuple[str, ...]]:
+    rows = []
+    for index, row in enumerate(part.rows):
+        boxes = part.cell_boxes[index] if part.cell_boxes else (None,) * len(row)
+        rows.append(tuple(cell_text(cell, box, vocabulary, settings) for cell, box in zip(row, boxes)))
+    return [row for row in rows if any(row)]

@@ -1,0 +1,108 @@
+"""Every threshold the reader uses, in one validated place.
+
+Lengths are in PDF points unless the name says `ratio` (then they are relative
+to the font size of the text concerned, or to the page where noted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    # --- whole document ---------------------------------------------------
+    max_pages: int = 300  # more pages than this -> DocumentError("too_many_pages")
+    drop_references: bool = True  # move the reference list to Document.removed
+
+    # --- glyphs, rows and words ------------------------------------------
+    # Glyph bottoms within this share of the font size sit on the same row.
+    row_tolerance_ratio: float = 0.2
+    # A horizontal gap wider than this share of the font size breaks a word even
+    # where the PDF has no space glyph.
+    word_gap_ratio: float = 0.2
+    # A glyph smaller than this share of its neighbour's size may be a
+    # superscript or subscript ...
+    script_size_ratio: float = 0.85
+    # ... and is one when its baseline is raised (or lowered) by more than this
+    # share of the neighbour's size; otherwise it is just smaller text.
+    script_shift_ratio: float = 0.1
+
+    # --- running headers and footers -------------------------------------
+    # Headers are looked for in this top share of the page height, footers in
+    # this bottom share. Text there is removed when it repeats on
+    # `running_min_pages` pages (digits ignored), when it is a page number, or
+    # (headers) when a horizontal rule follows it within `header_rule_gap_ratio`
+    # times its font size.
+    header_band: float = 0.075
+    footer_band: float = 0.075
+    running_min_pages: int = 2
+    header_rule_gap_ratio: float = 1.0
+
+    # --- columns ------------------------------------------------------------
+    # A column gutter is an empty vertical strip at least this wide ...
+    min_gutter_width: float = 6.0
+    # ... between line pieces no wider than this share of the text width
+    # (wider pieces are full-width lines such as titles and abstracts) ...
+    full_width_ratio: float = 0.7
+    # ... that at least this many rows have text on both sides of ...
+    min_column_rows: int = 3
+    # ... with a quarter of the lines on each side filling at least this share
+    # of their column (which tells columns from a list of terms and definitions).
+    column_fill_ratio: float = 0.6
+    # A short horizontal rule (less than this share of its column's width) in
+    # the lower half of a page separates footnotes from the column above.
+    footnote_rule_max_ratio: float = 0.5
+
+    # --- paragraphs and headings -------------------------------------------
+    # A baseline step larger than this times the usual step of that font size
+    # starts a new paragraph.
+    paragraph_gap_ratio: float = 1.1
+    # A first line indented by more than this share of the font size starts a
+    # paragraph.
+    indent_ratio: float = 0.8
+    # A short passage whose font is at least this times the body size (or
+    # whose every glyph is bold) is a heading; longer ones stay body text.
+    heading_size_ratio: float = 1.08
+    heading_max_chars: int = 150
+    # The first passage this many times larger than the body size is the title.
+    title_size_ratio: float = 1.4
+    # A "Table 1"/"Fig. 1" line opens a caption when its label is bold or its
+    # font is smaller than this share of the body size.
+    caption_size_ratio: float = 0.95
+
+    # --- tables ----------------------------------------------------------------
+    # Ruled tables need at least this many rows and columns.
+    table_min_rows: int = 2
+    table_min_columns: int = 2
+    # A caption is looked for within this many times its font size above a table.
+    table_caption_gap_ratio: float = 3.0
+    # Column borders of a table continued on the next page agree within this.
+    table_continuation_tolerance: float = 3.0
+    # Rows of an unruled list (term, definition) are split into cells at gaps
+    # wider than this share of the font size, and need this many aligned rows.
+    aligned_cell_gap_ratio: float = 2.0
+    aligned_min_rows: int = 3
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.type in ("bool", bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"ReadSettings.{field.name} must be True or False, not {value!r}")
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"ReadSettings.{field.name} must be a number, not {value!r}")
+            if field.type in ("int", int) and not isinstance(value, int):
+                raise ValueError(f"ReadSettings.{field.name} must be a whole number, not {value!r}")
+            if not value > 0 or value != value or value == float("inf"):
+                raise ValueError(f"ReadSettings.{field.name} must be a positive finite number, not {value!r}")
+        for name in ("header_band", "footer_band"):
+            if getattr(self, name) >= 0.5:
+                raise ValueError(f"ReadSettings.{name} is a share of the page height and must be below 0.5")
+        for name in ("script_size_ratio", "full_width_ratio", "column_fill_ratio", "footnote_rule_max_ratio", "caption_size_ratio"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"ReadSettings.{name} is a share and must be at most 1")
+        for name in ("paragraph_gap_ratio", "heading_size_ratio", "title_size_ratio"):
+            if getattr(self, name) <= 1:
+                raise ValueError(f"ReadSettings.{name} compares with the usual size and must be above 1")
