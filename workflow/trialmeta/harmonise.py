@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
-import yaml
+
+from trialmeta.io import load_yaml_checked
 
 ENDPOINT_COLUMNS = [
     "study", "paper", "trial_ids", "endpoint", "landmark_months", "events", "total",
@@ -56,17 +56,8 @@ class CurationError(ValueError):
 
 
 def load_curation(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise CurationError(f"{path}: cannot read: {err}") from err
-    try:
-        jsonschema.validate(data, CURATION_SCHEMA)
-    except jsonschema.ValidationError as err:
-        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise CurationError(f"{path}: {key}: {err.message}") from err
-    return data
+    data = load_yaml_checked(path, {"anyOf": [{"type": "null"}, CURATION_SCHEMA]}, CurationError)
+    return data or {}
 
 
 def _decimals(value: float) -> int:

@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pandas as pd
+import yaml
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -57,3 +59,22 @@ def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
     # A fixed float format keeps tables byte-identical across platforms and
     # readable; 10 significant digits is well beyond what any trial reports.
     atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+
+
+def load_yaml_checked(path: str | Path, schema: dict, error: type[Exception]) -> Any:
+    """Safe-load a YAML file and validate it; `error` names the file, the key and the problem.
+
+    safe_load never builds Python objects from tags, so nothing in a user's
+    file is run as code.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise error(f"{path}: cannot read: {err}") from err
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as err:
+        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise error(f"{path}: {key}: {err.message}") from err
+    return data

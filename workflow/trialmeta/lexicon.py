@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
-import yaml
+
+from trialmeta.io import load_yaml_checked
 
 ENDPOINT_KINDS = ("count", "proportion", "survival", "duration")
 
@@ -115,16 +115,7 @@ class Lexicon:
 
 
 def load_lexicon(path: str | Path) -> Lexicon:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise LexiconError(f"{path}: cannot read the lexicon: {err}") from err
-    try:
-        jsonschema.validate(raw, LEXICON_SCHEMA)
-    except jsonschema.ValidationError as err:
-        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise LexiconError(f"{path}: {key}: {err.message}") from err
+    raw = load_yaml_checked(path, LEXICON_SCHEMA, LexiconError)
     try:
         endpoints = tuple(
             EndpointTerms(name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"))
