@@ -54,6 +54,7 @@ def test_ci_beyond_one_is_flagged_and_kept():
 def test_impossible_count_is_flagged_and_never_pooled():
     tables = harmonise([record("p", [candidate("relapse", 16, 15, None)])], None)
     assert "events_exceed_total" in checks_of(tables, "relapse")
+    assert pd.isna(tables["endpoints"].iloc[0]["estimate"])  # 16/15 is not a proportion
     rows, excluded = poolable(tables["endpoints"], "relapse")
     assert rows.empty and "events_exceed_total" in excluded[0]["reason"]
 

@@ -176,8 +176,10 @@ def harmonise(records: list[dict], curation_dir: str | None) -> dict[str, pd.Dat
             }
             row = Row(values, [f for f in candidate["context"] if f in ("subgroup", "background", "mild_only")])
             _derive_counts(row, n_treated, candidate["percent_printed"], checks)
-            if values["events"] is not None and values["total"] and values["endpoint"] in PROPORTIONS:
-                values["estimate"] = values["events"] / values["total"]
+            if values["endpoint"] in PROPORTIONS and values["events"] is not None and values["total"]:
+                # an impossible count keeps its flag but never becomes a "proportion" above 1
+                possible = 0 <= values["events"] <= values["total"]
+                values["estimate"] = values["events"] / values["total"] if possible else None
             _check_row(row, n_treated, candidate["percent_printed"], checks)
             if followup is not None and values["landmark_months"] and values["landmark_months"] > followup:
                 row.flag(

@@ -54,7 +54,7 @@ def read_document(path: str | os.PathLike, settings: ReadSettings = ReadSettings
     if suffix == ".pdf":
         raise DocumentError("not_pdf", name, _not_pdf_message(data))
     markdown = suffix in _MARKDOWN_SUFFIXES
-    passages, tables = read_plain(decode(data, name), markdown)
+    passages, tables = read_plain(decode(data, name, settings), markdown, settings)
     removed: list[Passage] = []
     if settings.drop_references:
         kept, removed = split_references(list(passages))

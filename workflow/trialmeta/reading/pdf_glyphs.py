@@ -10,6 +10,7 @@ adjacent to and marked, so that ``10`` + raised ``6`` reads ``10^6``.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass, field
 
 from .settings import ReadSettings
@@ -33,10 +34,6 @@ class Glyph:
     size: float
     bold: bool
     role: str = "base"  # "base" | "sup" | "sub"
-
-    @property
-    def baseline(self) -> float:
-        return self.bottom - DESCENT_RATIO * self.size
 
 
 @dataclass(slots=True)
@@ -87,6 +84,7 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
+@functools.lru_cache(maxsize=256)
 def is_bold(fontname: str) -> bool:
     name = fontname.lower()
     return any(marker in name for marker in _BOLD_MARKERS)
@@ -100,13 +98,14 @@ def glyphs_from_chars(chars: list[dict]) -> list[Glyph]:
     for char in chars:
         if not char.get("upright", True):
             continue
-        text = normalise_chars(char["text"])
+        text = char["text"] if char["text"].isascii() else normalise_chars(char["text"])
         if not text:
             continue
         if text.isspace():
             text = " "
+        size = char["size"] or char["bottom"] - char["top"]  # some Type 3 fonts report size 0
         key = (text, round(char["x0"] * 2), round(char["bottom"] * 2))
-        if key in seen:
+        if size <= 0 or key in seen:
             continue
         seen.add(key)
         glyphs.append(
@@ -116,7 +115,7 @@ def glyphs_from_chars(chars: list[dict]) -> list[Glyph]:
                 x1=char["x1"],
                 top=char["top"],
                 bottom=char["bottom"],
-                size=round(char["size"], 2),
+                size=round(size, 2),
                 bold=is_bold(char.get("fontname", "")),
             )
         )
@@ -181,7 +180,7 @@ def _attach_small_runs(rows: list[Row], settings: ReadSettings) -> list[Row]:
         for row in (r for r in rows if r.size == size):
             leftover: list[Glyph] = []
             for run in _runs(row):
-                host = _host_for(run, row, hosts, bottoms)
+                host = _host_for(run, row, hosts, bottoms, settings.script_reach_ratio * row.size)
                 role = None if host is None else _role_next_to(host, run, row.size, settings)
                 if role is None:
                     leftover.extend(run.glyphs)
@@ -205,10 +204,9 @@ def _role_next_to(host: Row, run: _Run, run_size: float, settings: ReadSettings)
     return role
 
 
-def _host_for(run: _Run, row: Row, hosts: list[Row], bottoms: list[float]) -> Row | None:
-    """The largest row beside `run` whose band holds the run's middle."""
+def _host_for(run: _Run, row: Row, hosts: list[Row], bottoms: list[float], reach: float) -> Row | None:
+    """The largest row within `reach` of `run` whose band holds the run's middle."""
     middle = (min(g.top for g in run.glyphs) + max(g.bottom for g in run.glyphs)) / 2
-    reach = 0.6 * row.size
     tallest = max((h.size for h in hosts), default=0.0)
     best = None
     for candidate in hosts[bisect.bisect_left(bottoms, middle - reach):]:
@@ -257,14 +255,17 @@ def words_of_row(row: Row, settings: ReadSettings) -> list[Word]:
     """Words of a row, split at space glyphs and at gaps wider than a space."""
     gap_limit = settings.word_gap_ratio * row.size
     groups: list[list[Glyph]] = []
+    right_edge = 0.0  # of the word being built (a superscript may end before its base)
     for glyph in row.glyphs:
         if glyph.text == " ":
             if groups and groups[-1]:
                 groups.append([])
             continue
-        if not groups or (groups[-1] and glyph.x0 - max(g.x1 for g in groups[-1][-2:]) > gap_limit):
+        if not groups or (groups[-1] and glyph.x0 - right_edge > gap_limit):
             groups.append([])
+            right_edge = glyph.x1
         groups[-1].append(glyph)
+        right_edge = max(right_edge, glyph.x1)
     words = []
     for group in groups:
         if not group:

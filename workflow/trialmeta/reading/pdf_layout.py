@@ -113,10 +113,11 @@ def running_rows(
 
 
 def _rule_below(line: Line, rules: list[Rule], settings: ReadSettings) -> bool:
-    """A rule right under the line, at least half as wide: a header's separator."""
+    """A rule right under the line and about as wide: a header's separator."""
     reach = settings.header_rule_gap_ratio * line.size
     for rule in rules:
-        if line.bottom - 1 <= rule.top <= line.bottom + reach and rule.x1 - rule.x0 >= 0.5 * (line.x1 - line.x0):
+        wide_enough = rule.x1 - rule.x0 >= settings.header_rule_min_ratio * (line.x1 - line.x0)
+        if line.bottom - 1 <= rule.top <= line.bottom + reach and wide_enough:
             return True
     return False
 
@@ -169,7 +170,7 @@ def find_gutter(lines: list[Line], settings: ReadSettings) -> tuple[float, float
     for x0, x1, _ in segments:
         coverage[int(x0 - left_edge)] += 1
         coverage[int(x1 - left_edge) + 1] -= 1
-    allowance = len(segments) // 50  # centred short lines may cross a gutter
+    allowance = max(2, int(settings.gutter_crossing_share * len(segments)))
     strips, start, covered = [], None, 0
     for x in range(size):
         covered += coverage[x]
@@ -183,7 +184,9 @@ def find_gutter(lines: list[Line], settings: ReadSettings) -> tuple[float, float
         gutter = (left_edge + start, left_edge + end - 1)
         middle = (gutter[0] + gutter[1]) / 2
         if gutter[1] - gutter[0] < settings.min_gutter_width or not (
-            left_edge + 0.15 * text_width <= middle <= right_edge - 0.15 * text_width
+            left_edge + settings.gutter_margin_ratio * text_width
+            <= middle
+            <= right_edge - settings.gutter_margin_ratio * text_width
         ):
             continue
         support = _column_support(lines, gutter, settings)
@@ -196,11 +199,15 @@ def find_gutter(lines: list[Line], settings: ReadSettings) -> tuple[float, float
 
 def _column_support(lines: list[Line], gutter: tuple[float, float], settings: ReadSettings) -> int:
     """How many lines on the poorer side of `gutter` stand beside text on the
-    other side; 0 when the text of either side does not fill its column."""
+    other side; 0 when the text of either side does not fill its column, or
+    when as many lines cross the strip where the two sides stand together
+    (then the strip is only a run of wide word spaces)."""
     left_parts, right_parts = [], []  # (width, vertical middle)
+    crossing = []  # vertical middles
     for line in lines:
         left, right, crosses = _split_at_gutter(line, gutter)
         if crosses:
+            crossing.append((line.top + line.bottom) / 2)
             continue
         for part, parts in ((left, left_parts), (right, right_parts)):
             if part is not None:
@@ -214,11 +221,16 @@ def _column_support(lines: list[Line], gutter: tuple[float, float], settings: Re
         return 0
     if _upper_quartile([w for w, _ in right_parts]) < fill * (right_edge - gutter[1]):
         return 0
-    left_span = (min(m for _, m in left_parts), max(m for _, m in left_parts))
-    right_span = (min(m for _, m in right_parts), max(m for _, m in right_parts))
-    beside_left = sum(1 for _, m in left_parts if right_span[0] <= m <= right_span[1])
-    beside_right = sum(1 for _, m in right_parts if left_span[0] <= m <= left_span[1])
-    return min(beside_left, beside_right)
+    together = (
+        max(min(m for _, m in left_parts), min(m for _, m in right_parts)),
+        min(max(m for _, m in left_parts), max(m for _, m in right_parts)),
+    )
+    beside_left = sum(1 for _, m in left_parts if together[0] <= m <= together[1])
+    beside_right = sum(1 for _, m in right_parts if together[0] <= m <= together[1])
+    support = min(beside_left, beside_right)
+    if sum(1 for m in crossing if together[0] <= m <= together[1]) >= support:
+        return 0
+    return support
 
 
 def _split_at_gutter(line: Line, gutter: tuple[float, float]) -> tuple[Line | None, Line | None, bool]:
@@ -237,6 +249,10 @@ def _in_column(lines: list[Line], column: tuple[float, float]) -> list[Line]:
     return [replace(line, column=column) for line in sorted(lines, key=lambda l: (l.top, l.x0))]
 
 
+# Columns within columns are looked for this deep (three columns need two).
+_MAX_COLUMN_SPLITS = 3
+
+
 def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> list[Line]:
     """Lines in reading order, each told the edges of the column it is set in.
 
@@ -246,7 +262,7 @@ def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> li
     if not lines:
         return []
     extent = (min(line.x0 for line in lines), max(line.x1 for line in lines))
-    gutter = find_gutter(lines, settings) if depth < 3 else None
+    gutter = find_gutter(lines, settings) if depth < _MAX_COLUMN_SPLITS else None
     if gutter is None:
         return _in_column(lines, extent)
     items: list[tuple[float, str, Line, Line]] = []  # (top, side, part, whole line)
@@ -296,7 +312,7 @@ def mark_footnotes(lines: list[Line], rules: list[Rule], page_height: float, set
         width = right - left
         is_footnote = any(
             rule.top > page_height / 2
-            and abs(rule.x0 - left) <= 2
+            and abs(rule.x0 - left) <= settings.rule_alignment_tolerance
             and rule.x1 - rule.x0 < settings.footnote_rule_max_ratio * width
             and line.top > rule.top
             for rule in rules

@@ -2,9 +2,9 @@
 
 Floats (figure and table captions, notes under a table) are taken out of the
 text flow first, so a paragraph broken by a float on the next page stays one
-passage; each float is put after the paragraph it interrupted. Footnote
-lines are read after everything else. The reference list is then moved out
-of the searched passages.
+passage; each float is put back after the paragraph that first mentions it
+(or else the one it interrupted). Footnote lines are read after everything
+else. The reference list is then moved out of the searched passages.
 """
 
 from __future__ import annotations
@@ -15,12 +15,18 @@ from dataclasses import dataclass
 
 from .model import BBox, Passage, Span
 from .pdf_layout import Line
-from .settings import ReadSettings
 from .references import ENTRY_NUMBER, split_references
+from .settings import ReadSettings
 from .text_rules import Vocabulary, line_joint
 
-_CAPTION_LABEL = re.compile(r"^(supplementary\s+|supplemental\s+)?(table|fig\.?|figure)\s*S?\d+[a-z]?\b", re.IGNORECASE)
-
+# "Table 2", "Fig. 1", "Figure 3B", "Supplementary Table S1" at the start of a caption
+_CAPTION_LABEL = re.compile(
+    r"^(?P<supplement>supplementa\w*\s+)?(?P<what>table|fig\.?|figure)\s*(?P<number>S?\d+)[a-z]?\b", re.IGNORECASE
+)
+# mentions in running text: "Table 2", "(Fig. 1a)", "Figs. 2 and 3" (the first number)
+_MENTION = re.compile(
+    r"\b(?P<supplement>supplementa\w*\s+)?(?P<what>tables?|figs?|figures?)\.?\s*(?P<number>S?\d+)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -36,18 +42,18 @@ class _Style:
     body_size: float
     pitch: dict[float, float]  # usual baseline step per font size
 
-    def step(self, size: float) -> float:
-        return self.pitch.get(round(size, 1), 1.2 * size)
+    def step(self, size: float, settings: ReadSettings) -> float:
+        return self.pitch.get(round(size, 1), settings.default_leading_ratio * size)
 
 
-def text_style(lines: list[Line]) -> _Style:
+def text_style(lines: list[Line], settings: ReadSettings) -> _Style:
     """Body font size (most text is set in it) and usual line steps."""
     sizes: Counter[float] = Counter()
     steps: dict[float, list[float]] = {}
     for line in lines:
         sizes[round(line.size, 1)] += sum(len(w.text) for w in line.words)
     for a, b in zip(lines, lines[1:]):
-        if a.page == b.page and a.column == b.column and abs(a.size - b.size) < 0.05 and b.top > a.top:
+        if a.page == b.page and a.column == b.column and _same_size(a, b, settings) and b.top > a.top:
             steps.setdefault(round(a.size, 1), []).append(b.bottom - a.bottom)
     pitch = {size: sorted(values)[len(values) // 2] for size, values in steps.items()}
     body = max(sizes.items(), key=lambda kv: (kv[1], kv[0]))[0] if sizes else 10.0
@@ -71,7 +77,8 @@ def _is_table_note_start(line: Line, tables: list[TableArea], style: _Style, set
         return False
     return any(
         area.page == line.page
-        and -0.5 * line.size <= line.top - area.bbox[3] <= 2 * line.size
+        # a note may touch the bottom rule of the table (hence half a size above it)
+        and -0.5 * line.size <= line.top - area.bbox[3] <= settings.table_note_gap_ratio * line.size
         and line.x0 < area.bbox[2]
         and line.x1 > area.bbox[0]
         for area in tables
@@ -83,16 +90,20 @@ def _stacked(a: Line, b: Line) -> bool:
     return a.page == b.page and b.top > a.top and b.x0 < a.x1 and b.x1 > a.x0
 
 
+def _same_size(a: Line, b: Line, settings: ReadSettings) -> bool:
+    return abs(a.size - b.size) <= settings.size_tolerance_ratio * max(a.size, b.size)
+
+
 def _gap_too_large(a: Line, b: Line, style: _Style, settings: ReadSettings) -> bool:
     """A larger baseline step than usual between two stacked lines: a
     paragraph break (a line holding a superscript may be set a little lower)."""
-    allowance = 0.35 * b.size if b.raised else 0.0
-    return b.bottom - a.bottom > settings.paragraph_gap_ratio * style.step(a.size) + allowance
+    allowance = settings.raised_line_allowance_ratio * b.size if b.raised else 0.0
+    return b.bottom - a.bottom > settings.paragraph_gap_ratio * style.step(a.size, settings) + allowance
 
 
 def _next_to(a: Line, b: Line, style: _Style, settings: ReadSettings) -> bool:
     """`b` is set right under `a` at the usual line step, in the same font size."""
-    if abs(a.size - b.size) > 0.05 * a.size or not _stacked(a, b):
+    if not _same_size(a, b, settings) or not _stacked(a, b):
         return False
     return not _gap_too_large(a, b, style, settings)
 
@@ -126,14 +137,14 @@ def _split_floats(
     return flow, floats, footnotes
 
 
-def _has_room_for(a: Line, b: Line) -> bool:
+def _has_room_for(a: Line, b: Line, settings: ReadSettings) -> bool:
     """Whether the first word of `b` would have fitted at the end of `a`:
     then `a` ended its paragraph (a full line would have taken the word)."""
     if a.text.endswith("-"):
         return False
     room = a.column[1] - a.x1
     first = b.words[0]
-    return room > (first.x1 - first.x0) + 0.3 * a.size  # 0.3: a word space
+    return room > (first.x1 - first.x0) + settings.word_space_ratio * a.size
 
 
 def _indented(line: Line, settings: ReadSettings) -> bool:
@@ -155,7 +166,7 @@ def _starts_run_in_heading(line: Line) -> bool:
 
 def _continues(a: Line, b: Line, after_b: Line | None, style: _Style, settings: ReadSettings) -> bool:
     """Whether `b` carries on the paragraph of `a` (the next flow line)."""
-    if abs(a.size - b.size) > 0.05 * a.size:
+    if not _same_size(a, b, settings):
         return False
     heading_a, heading_b = _heading_style(a, style, settings), _heading_style(b, style, settings)
     if heading_a != heading_b:
@@ -167,7 +178,7 @@ def _continues(a: Line, b: Line, after_b: Line | None, style: _Style, settings: 
         return False  # a heading does not run on into another column or page
     if heading_a:
         return True
-    if _has_room_for(a, b) or (_starts_run_in_heading(b) and not a.words[-1].bold):
+    if _has_room_for(a, b, settings) or (_starts_run_in_heading(b) and not a.words[-1].bold):
         return False
     if ENTRY_NUMBER.match(b.text) and b.x0 < a.x0 - settings.indent_ratio * b.size:
         return False  # the next entry of a list with hanging indents
@@ -229,24 +240,16 @@ def _mark_title(passages: list[tuple[Passage, float]], style: _Style, settings: 
     return marked
 
 
-def _label(text: str, pattern: re.Pattern) -> tuple[str, int] | None:
-    match = pattern.match(text)
-    if not match or not match.group("number").isdigit():
+def _label(match: re.Match | None) -> tuple[str, str] | None:
+    """("table" | "figure", number) of a caption label or mention of the
+    paper's own tables and figures; None for supplementary ones."""
+    if match is None or match.group("supplement"):
         return None
-    return ("table" if match.group("what").lower().startswith("tab") else "figure", int(match.group("number")))
+    return ("table" if match.group("what").lower().startswith("tab") else "figure", match.group("number").upper())
 
 
-_FLOAT_LABEL = re.compile(r"(?:supplementa\w*\s+)?(?P<what>table|fig\.?|figure)\s*(?P<number>\d+)", re.IGNORECASE)
-_MENTION = re.compile(r"\b(?P<supplement>supplementa\w*\s+)?(?P<what>tables?|figs?|figures?)\.?\s*(?P<number>\d+)", re.IGNORECASE)
-
-
-def _mentions(text: str) -> set[tuple[str, int]]:
-    """Tables and figures of the paper a text refers to (not supplementary ones)."""
-    found = set()
-    for match in _MENTION.finditer(text):
-        if not match.group("supplement"):
-            found.add(_label(match.group(0), _FLOAT_LABEL))
-    return found
+def _mentions(text: str) -> set[tuple[str, str]]:
+    return {label for label in map(_label, _MENTION.finditer(text)) if label is not None}
 
 
 def _float_anchors(
@@ -262,16 +265,17 @@ def _float_anchors(
     for number, group in enumerate(groups):
         for position in group:
             paragraph_of[flow[position][0]] = number
-    first_mention: dict[tuple[str, int], int] = {}
+    first_mention: dict[tuple[str, str], int] = {}
     for number, text in enumerate(paragraph_texts):
         for label in _mentions(text):
             first_mention.setdefault(label, number)
     anchors: list[int] = []
     for stream_index, float_lines in floats:
-        label = _label(float_lines[0].text, _FLOAT_LABEL)
-        if label is None and anchors and not _CAPTION_LABEL.match(float_lines[0].text):
+        caption = _CAPTION_LABEL.match(float_lines[0].text)
+        if caption is None and anchors:
             anchors.append(anchors[-1])  # a note under a table
             continue
+        label = _label(caption)
         if label in first_mention:
             anchors.append(first_mention[label])
             continue
@@ -284,7 +288,7 @@ def build_passages(
     lines: list[Line], tables: list[TableArea], vocabulary: Vocabulary, settings: ReadSettings
 ) -> tuple[list[Passage], list[Passage]]:
     """(searched passages in reading order, removed reference list)."""
-    style = text_style(lines)
+    style = text_style(lines, settings)
     flow, floats, footnotes = _split_floats(lines, tables, style, settings)
     flow_lines = [line for _, line in flow]
     groups = _paragraphs(flow_lines, style, settings)

@@ -4,6 +4,7 @@ lines in reading order, and for the whole document passages and tables."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import pdfplumber
@@ -36,6 +37,7 @@ class _Page:
     rules: list[Rule]
     tables: list[TablePart]
     had_images: bool
+    rotated_chars: int  # left out: margin notes, watermarks
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,12 @@ class PdfContent:
     warnings: tuple[str, ...]
 
 
+# A complete PDF ends with an end-of-file marker; writers may add a little after it.
+_EOF_WINDOW = 2048
+
+
 def _truncated(data: bytes) -> bool:
-    return b"%%EOF" not in data[-2048:]
+    return b"%%EOF" not in data[-_EOF_WINDOW:]
 
 
 def _open(data: bytes, path: str):
@@ -67,22 +73,24 @@ def _open(data: bytes, path: str):
         raise DocumentError("unreadable", path, f"the PDF cannot be parsed ({cause!r}); re-save it with a PDF tool") from err
 
 
-def _rules(page) -> list[Rule]:
+def _rules(page, settings: ReadSettings) -> list[Rule]:
     """Horizontal lines and thin filled boxes (both draw rules)."""
-    rules = [Rule(l["x0"], l["top"], l["x1"]) for l in page.lines if abs(l["bottom"] - l["top"]) < 1.5]
-    rules += [Rule(r["x0"], r["top"], r["x1"]) for r in page.rects if r["bottom"] - r["top"] < 1.5]
+    thin = settings.rule_max_thickness
+    rules = [Rule(l["x0"], l["top"], l["x1"]) for l in page.lines if abs(l["bottom"] - l["top"]) < thin]
+    rules += [Rule(r["x0"], r["top"], r["x1"]) for r in page.rects if r["bottom"] - r["top"] < thin]
     return rules
 
 
 def _read_page(page, settings: ReadSettings) -> _Page:
     glyphs = glyphs_from_chars(page.chars)
     tables = []
-    if glyphs and has_ruling(page):
+    if glyphs and has_ruling(page, settings):
         boxes = ruled_table_boxes(page, settings)
         glyphs, in_tables = split_glyphs(glyphs, [bbox for bbox, _ in boxes])
         tables = [ruled_table_part(page.page_number, bbox, cells, in_tables, settings) for bbox, cells in boxes]
     rows = [Line(page.page_number, tuple(words_of_row(row, settings)), row.size) for row in rows_from_glyphs(glyphs, settings)]
-    return _Page(page.page_number, page.height, rows, _rules(page), tables, bool(page.images))
+    rotated = sum(1 for char in page.chars if not char.get("upright", True) and not char["text"].isspace())
+    return _Page(page.page_number, page.height, rows, _rules(page, settings), tables, bool(page.images), rotated)
 
 
 def _line_passage(line: Line, kind: str) -> Passage:
@@ -111,11 +119,14 @@ def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
     return vocabulary
 
 
+_TABLE_CAPTION = re.compile(r"(supplementa\w*\s+)?table\b", re.IGNORECASE)
+
+
 def _caption_for(part: TablePart, passages: list[Passage], settings: ReadSettings, body_size: float) -> str | None:
     """The caption passage ending just above the table on its page."""
     best, best_gap = None, None
     for passage in passages:
-        if passage.kind != "caption" or not passage.text.lower().startswith("table"):
+        if passage.kind != "caption" or not _TABLE_CAPTION.match(passage.text):
             continue
         for span in passage.spans:
             if span.page != part.page or span.bbox is None:
@@ -173,8 +184,7 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
             try:
                 pages.append(_read_page(page, settings))
             except Exception as err:  # pdfminer raises many kinds on damaged content
-                warnings.append(f"page {page.page_number} could not be read ({type(err).__name__}); later pages skipped")
-                break
+                warnings.append(f"page {page.page_number} could not be read ({type(err).__name__}); it is left out")
     if not pages:
         kind = "truncated" if _truncated(data) else "unreadable"
         raise DocumentError(kind, path, "no page of the PDF could be read; download or export it again")
@@ -187,6 +197,8 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
         if not page.rows and not page.tables:
             what = "only pictures (OCR is needed for its content)" if page.had_images else "no text"
             warnings.append(f"page {page.number} has {what}")
+        if page.rotated_chars:
+            warnings.append(f"page {page.number}: {page.rotated_chars} characters of rotated text left out")
     return _assemble(pages, n_pages, warnings, settings)
 
 
@@ -210,7 +222,7 @@ def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: R
     vocabulary = _vocabulary(stream, parts)
     areas = [TableArea(part.page, part.bbox) for part in parts]
     passages, references = build_passages(stream, areas, vocabulary, settings)
-    body_size = text_style(stream).body_size
+    body_size = text_style(stream, settings).body_size
     tables = _tables(parts, {p.number: p.height for p in pages}, passages, vocabulary, settings, body_size)
     return PdfContent(n_pages, tuple(passages), tuple(tables), tuple(removed + references), tuple(warnings))
 

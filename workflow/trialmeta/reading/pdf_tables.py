@@ -33,11 +33,10 @@ class TablePart:
 # --- ruled tables -------------------------------------------------------------
 
 
-def has_ruling(page) -> bool:
+def has_ruling(page, settings: ReadSettings) -> bool:
     """Whether a page draws enough lines to hold a ruled table (finding tables
     is skipped on the others: it is the costly step)."""
-    edges = page.lines + page.rects
-    return len(edges) >= 4
+    return len(page.lines) + len(page.rects) >= settings.ruling_min_edges
 
 
 def ruled_table_boxes(page, settings: ReadSettings) -> list[tuple[BBox, tuple[tuple[BBox | None, ...], ...]]]:
@@ -47,7 +46,7 @@ def ruled_table_boxes(page, settings: ReadSettings) -> list[tuple[BBox, tuple[tu
     for table in page.find_tables():
         cells = tuple(tuple(tuple(c) if c is not None else None for c in row.cells) for row in table.rows)
         n_columns = max((len(row) for row in cells), default=0)
-        at_top = table.bbox[1] < 0.25 * page.height
+        at_top = table.bbox[1] < settings.continued_table_top_ratio * page.height
         if (len(cells) >= settings.table_min_rows or at_top and cells) and n_columns >= settings.table_min_columns:
             found.append((tuple(table.bbox), cells))
     return found
@@ -75,16 +74,17 @@ def _lines_of(glyphs: list[Glyph], page: int, settings: ReadSettings) -> tuple[L
 def ruled_table_part(
     page: int, bbox: BBox, cell_boxes: tuple[tuple[BBox | None, ...], ...], glyphs: list[Glyph], settings: ReadSettings
 ) -> TablePart:
-    rows = tuple(
-        tuple(
-            () if box is None else _lines_of([g for g in glyphs if _inside(g, box)], page, settings)
-            for box in row
+    rows = []
+    for row in cell_boxes:
+        boxes = [box for box in row if box is not None]
+        top, bottom = min(box[1] for box in boxes), max(box[3] for box in boxes)
+        in_row = [g for g in glyphs if top <= (g.top + g.bottom) / 2 <= bottom]  # few cells to test per glyph
+        rows.append(
+            tuple(() if box is None else _lines_of([g for g in in_row if _inside(g, box)], page, settings) for box in row)
         )
-        for row in cell_boxes
-    )
     first_full_row = max(cell_boxes, key=lambda row: sum(box is not None for box in row))
     edges = tuple(round(box[0], 1) for box in first_full_row if box is not None)
-    return TablePart(page, tuple(round(v, 2) for v in bbox), edges, rows, cell_boxes)
+    return TablePart(page, tuple(round(v, 2) for v in bbox), edges, tuple(rows), cell_boxes)
 
 
 # --- lists of aligned rows (unruled) ---------------------------------------------
@@ -100,12 +100,21 @@ def _cells_of_line(line: Line, settings: ReadSettings) -> list[Line]:
     return [Line(line.page, tuple(words), line.size, line.column) for words in cells]
 
 
-def _aligned_starts(block: list[list[Line]]) -> list[float]:
+def _aligned_starts(block: list[list[Line]], tolerance: float) -> list[float]:
     starts: list[float] = []
     for x in sorted(cell.x0 for cells in block for cell in cells):
-        if not starts or x - starts[-1] > 3:
+        if not starts or x - starts[-1] > tolerance:
             starts.append(x)
     return starts
+
+
+def _first_column_narrow(rows: list[list[Line]], settings: ReadSettings) -> bool:
+    """Terms, labels or row names are short: a wide first column is rather a
+    column of text (two columns side by side)."""
+    left = min(cells[0].x0 for cells in rows)
+    right = max(cells[-1].x1 for cells in rows)
+    widths = sorted(cells[0].x1 - cells[0].x0 for cells in rows if len(cells) > 1)
+    return widths[len(widths) // 2] <= settings.aligned_first_column_max_ratio * (right - left)
 
 
 def aligned_blocks(lines: list[Line], settings: ReadSettings) -> tuple[list[Line], list[TablePart]]:
@@ -121,8 +130,9 @@ def aligned_blocks(lines: list[Line], settings: ReadSettings) -> tuple[list[Line
     block: list[tuple[Line, list[Line]]] = []
 
     def close() -> None:
-        if sum(len(cells) > 1 for _, cells in block) >= settings.aligned_min_rows:
-            parts.append(_aligned_part([cells for _, cells in block]))
+        rows = [cells for _, cells in block]
+        if sum(len(cells) > 1 for cells in rows) >= settings.aligned_min_rows and _first_column_narrow(rows, settings):
+            parts.append(_aligned_part(rows, settings.aligned_start_tolerance))
         else:
             kept.extend(line for line, _ in block)
         block.clear()
@@ -134,9 +144,10 @@ def aligned_blocks(lines: list[Line], settings: ReadSettings) -> tuple[list[Line
             second_start = next(c[1].x0 for _, c in reversed(block) if len(c) > 1)
             same_place = line.page == previous.page and line.column == previous.column
             lines_apart = line.top - previous.bottom
+            tolerance = settings.aligned_start_tolerance
             if same_place and 0 <= lines_apart < line.size and (
-                (len(cells) > 1 and abs(cells[1].x0 - second_start) <= 3)
-                or (len(cells) == 1 and abs(cells[0].x0 - second_start) <= 3)
+                (len(cells) > 1 and abs(cells[1].x0 - second_start) <= tolerance)
+                or (len(cells) == 1 and abs(cells[0].x0 - second_start) <= tolerance)
             ):
                 block.append((line, cells))
                 continue
@@ -150,8 +161,8 @@ def aligned_blocks(lines: list[Line], settings: ReadSettings) -> tuple[list[Line
     return kept, parts
 
 
-def _aligned_part(block: list[list[Line]]) -> TablePart:
-    starts = _aligned_starts(block)
+def _aligned_part(block: list[list[Line]], tolerance: float) -> TablePart:
+    starts = _aligned_starts(block, tolerance)
     rows: list[list[list[Line]]] = []
     for cells in block:
         columns = [min(range(len(starts)), key=lambda i: abs(starts[i] - cell.x0)) for cell in cells]
@@ -179,7 +190,7 @@ def _aligned_part(block: list[list[Line]]) -> TablePart:
 def continues(previous: TablePart, part: TablePart, page_height: float, has_caption: bool, settings: ReadSettings) -> bool:
     """Whether `part` (first on its page, near the top, without a caption)
     continues `previous` (last on the page before): same columns."""
-    if has_caption or part.page != previous.page + 1 or part.bbox[1] > 0.25 * page_height:
+    if has_caption or part.page != previous.page + 1 or part.bbox[1] > settings.continued_table_top_ratio * page_height:
         return False
     if len(part.column_edges) != len(previous.column_edges):
         return False
@@ -187,12 +198,12 @@ def continues(previous: TablePart, part: TablePart, page_height: float, has_capt
     return all(abs(a - b) <= tolerance for a, b in zip(part.column_edges, previous.column_edges))
 
 
-def _fills(line: Line, box: BBox | None, padding: float) -> bool:
+def _fills(line: Line, box: BBox | None, padding: float, settings: ReadSettings) -> bool:
     """Whether a cell line reaches the cell's right edge (so its last word may
     have been broken for lack of room)."""
     if box is None:
         return False
-    return line.x1 >= box[2] - padding - 0.35 * line.size
+    return line.x1 >= box[2] - padding - settings.cell_fill_tolerance_ratio * line.size
 
 
 def cell_text(lines: tuple[Line, ...], box: BBox | None, vocabulary: Vocabulary, settings: ReadSettings) -> str:
@@ -202,12 +213,13 @@ def cell_text(lines: tuple[Line, ...], box: BBox | None, vocabulary: Vocabulary,
     text = lines[0].text
     for previous, line in zip(lines, lines[1:]):
         piece = line.text
-        if line.size < settings.script_size_ratio * previous.size and len(piece) <= 4 and piece.isalnum():
+        small = line.size < settings.script_size_ratio * previous.size
+        if small and len(piece) <= settings.wrapped_exponent_max_chars and piece.isalnum():
             text += superscript_notation(text, piece)  # an exponent wrapped onto its own line
             continue
         if (
             len(previous.words) == 1  # a word too long for the cell starts a line of its own
-            and _fills(previous, box, padding)
+            and _fills(previous, box, padding, settings)
             and text[-1:].isalpha()
             and piece[:1].isalpha()
             and _broken_word(text, piece, vocabulary)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from .model import DocumentError, Passage, Span, Table
+from .settings import ReadSettings
 from .text_rules import (
     HYPHEN,
     Vocabulary,
@@ -29,12 +30,12 @@ _MD_CODE = re.compile(r"`([^`]*)`")
 _CONTROL = re.compile(rb"[\x01-\x08\x0b\x0e-\x1f]")
 
 
-def decode(data: bytes, path: str) -> str:
+def decode(data: bytes, path: str, settings: ReadSettings) -> str:
     """UTF-8 text (a byte-order mark is dropped), or a DocumentError."""
     if b"\x00" in data:
         offset = data.index(b"\x00")
         raise DocumentError("binary", path, f"holds binary data (a NUL byte at offset {offset}), not text")
-    if len(_CONTROL.findall(data[:65536])) > 8:
+    if len(_CONTROL.findall(data[:65536])) > settings.binary_control_bytes:
         raise DocumentError("binary", path, "holds binary data (control bytes), not text")
     try:
         text = data.decode("utf-8")
@@ -156,14 +157,15 @@ def _passage(block: _Block, kind: str, markdown: bool, vocabulary: Vocabulary) -
     return Passage(text, kind, tuple(spans))
 
 
-def _paragraph_kind(passage: Passage) -> str:
+def _paragraph_kind(passage: Passage, settings: ReadSettings) -> str:
     """Plain text has no fonts: a paragraph is a caption when it starts with a
     table or figure label, a heading when it is one short line without final
     punctuation, else body text."""
     if _CAPTION.match(passage.text):
         return "caption"
     text = passage.text
-    if len(passage.spans) == 1 and len(text) <= 80 and len(text.split()) <= 10 and text[-1:] not in ".,;:!?)" and text[:1].isupper():
+    short = len(text) <= settings.text_heading_max_chars and len(text.split()) <= settings.text_heading_max_words
+    if len(passage.spans) == 1 and short and text[-1:] not in ".,;:!?)" and text[:1].isupper():
         return "heading"
     return "body"
 
@@ -182,7 +184,7 @@ def _vocabulary(blocks: list[_Block]) -> Vocabulary:
     return vocabulary
 
 
-def read_plain(text: str, markdown: bool) -> tuple[tuple[Passage, ...], tuple[Table, ...]]:
+def read_plain(text: str, markdown: bool, settings: ReadSettings) -> tuple[tuple[Passage, ...], tuple[Table, ...]]:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     blocks = _blocks(lines, markdown)
     vocabulary = _vocabulary(blocks)
@@ -200,6 +202,6 @@ def read_plain(text: str, markdown: bool) -> tuple[tuple[Passage, ...], tuple[Ta
         if not passage.text:
             continue
         if block.kind == "paragraph":
-            passage = Passage(passage.text, _paragraph_kind(passage), passage.spans)
+            passage = Passage(passage.text, _paragraph_kind(passage, settings), passage.spans)
         passages.append(passage)
     return tuple(passages), tuple(tables)

@@ -27,6 +27,11 @@ class ReadSettings:
     # ... and is one when its baseline is raised (or lowered) by more than this
     # share of the neighbour's size; otherwise it is just smaller text.
     script_shift_ratio: float = 0.1
+    # A smaller run attaches to a neighbour that ends or starts within this
+    # share of the run's own size.
+    script_reach_ratio: float = 0.6
+    # Horizontal lines and boxes thinner than this are rules (separators).
+    rule_max_thickness: float = 1.5
 
     # --- running headers and footers -------------------------------------
     # Headers are looked for in this top share of the page height, footers in
@@ -38,6 +43,8 @@ class ReadSettings:
     footer_band: float = 0.075
     running_min_pages: int = 2
     header_rule_gap_ratio: float = 1.0
+    # ... a rule at least this share of the header's width.
+    header_rule_min_ratio: float = 0.5
 
     # --- columns ------------------------------------------------------------
     # A column gutter is an empty vertical strip at least this wide ...
@@ -50,14 +57,31 @@ class ReadSettings:
     # ... with a quarter of the lines on each side filling at least this share
     # of their column (which tells columns from a list of terms and definitions).
     column_fill_ratio: float = 0.6
+    # A gutter lies at least this share of the text width from its edges.
+    gutter_margin_ratio: float = 0.15
+    # Line pieces that may cross a gutter (titles, centred lines): this share
+    # of all pieces, and at least two.
+    gutter_crossing_share: float = 0.04
     # A short horizontal rule (less than this share of its column's width) in
-    # the lower half of a page separates footnotes from the column above.
+    # the lower half of a page, starting within `rule_alignment_tolerance` of
+    # the column's left edge, separates footnotes from the column above.
     footnote_rule_max_ratio: float = 0.5
+    rule_alignment_tolerance: float = 2.0
 
     # --- paragraphs and headings -------------------------------------------
     # A baseline step larger than this times the usual step of that font size
     # starts a new paragraph.
     paragraph_gap_ratio: float = 1.1
+    # ... plus this share of the font size when the lower line holds a
+    # superscript (some writers add leading for it).
+    raised_line_allowance_ratio: float = 0.35
+    # The step assumed for a font size never seen on two stacked lines.
+    default_leading_ratio: float = 1.2
+    # Font sizes closer than this share are the same size.
+    size_tolerance_ratio: float = 0.05
+    # A line ends its paragraph when the next line's first word, after a word
+    # space of this share of the font size, would have fitted at its end.
+    word_space_ratio: float = 0.3
     # A first line indented by more than this share of the font size starts a
     # paragraph.
     indent_ratio: float = 0.8
@@ -70,19 +94,45 @@ class ReadSettings:
     # A "Table 1"/"Fig. 1" line opens a caption when its label is bold or its
     # font is smaller than this share of the body size.
     caption_size_ratio: float = 0.95
+    # Notes under a table (in a smaller font) start within this many font
+    # sizes below it and go with the table's caption.
+    table_note_gap_ratio: float = 2.0
 
     # --- tables ----------------------------------------------------------------
-    # Ruled tables need at least this many rows and columns.
+    # Tables are looked for only on pages drawing this many lines or boxes.
+    ruling_min_edges: int = 4
+    # Ruled tables need at least this many rows and columns (a table in the
+    # top `continued_table_top_ratio` of a page may have one row: it can
+    # continue the table of the page before).
     table_min_rows: int = 2
     table_min_columns: int = 2
+    continued_table_top_ratio: float = 0.25
     # A caption is looked for within this many times its font size above a table.
     table_caption_gap_ratio: float = 3.0
     # Column borders of a table continued on the next page agree within this.
     table_continuation_tolerance: float = 3.0
+    # In a narrow cell, a line filling the cell to within this share of its
+    # font size may end in a word broken for lack of room; a line of at most
+    # `wrapped_exponent_max_chars` small characters under a number is its
+    # wrapped exponent.
+    cell_fill_tolerance_ratio: float = 0.35
+    wrapped_exponent_max_chars: int = 4
     # Rows of an unruled list (term, definition) are split into cells at gaps
-    # wider than this share of the font size, and need this many aligned rows.
+    # wider than this share of the font size, need this many rows whose cells
+    # start at the same places (within `aligned_start_tolerance`), and a first
+    # column no wider than this share of the list.
     aligned_cell_gap_ratio: float = 2.0
     aligned_min_rows: int = 3
+    aligned_start_tolerance: float = 3.0
+    aligned_first_column_max_ratio: float = 0.4
+
+    # --- plain text -------------------------------------------------------------
+    # Without fonts, a heading is one line of at most this many characters
+    # and words, without final punctuation.
+    text_heading_max_chars: int = 80
+    text_heading_max_words: int = 10
+    # More control bytes than this in the first 64 KiB: binary, not text.
+    binary_control_bytes: int = 8
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -97,10 +147,14 @@ class ReadSettings:
                 raise ValueError(f"ReadSettings.{field.name} must be a whole number, not {value!r}")
             if not value > 0 or value != value or value == float("inf"):
                 raise ValueError(f"ReadSettings.{field.name} must be a positive finite number, not {value!r}")
-        for name in ("header_band", "footer_band"):
+        for name in ("header_band", "footer_band", "gutter_margin_ratio"):
             if getattr(self, name) >= 0.5:
                 raise ValueError(f"ReadSettings.{name} is a share of the page height and must be below 0.5")
-        for name in ("script_size_ratio", "full_width_ratio", "column_fill_ratio", "footnote_rule_max_ratio", "caption_size_ratio"):
+        for name in (
+            "script_size_ratio", "full_width_ratio", "column_fill_ratio", "footnote_rule_max_ratio",
+            "caption_size_ratio", "gutter_crossing_share", "header_rule_min_ratio", "continued_table_top_ratio",
+            "aligned_first_column_max_ratio",
+        ):
             if getattr(self, name) > 1:
                 raise ValueError(f"ReadSettings.{name} is a share and must be at most 1")
         for name in ("paragraph_gap_ratio", "heading_size_ratio", "title_size_ratio"):
