@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixtures.make_fixture_pdfs import (
+    column_table_paper,
     continued_table,
     encrypted_pdf,
     image_only_pdf,
@@ -320,6 +321,23 @@ def test_synthetic_table_continued_on_next_page(tmp_path):
     assert [list(row) for row in table.rows] == rows
 
 
+def test_synthetic_table_inside_a_column_and_small_print(tmp_path):
+    """A table with horizontal rules only, set in the left column, is read
+    as a table (not as two more columns); small print at the foot of page 1
+    does not cut the paragraph running on to page 2 and is read last."""
+    path = tmp_path / "column_table.pdf"
+    expected = column_table_paper(path)
+    document = read_document(path)
+    texts = [p.text for p in document.passages]
+    first, after_table, beside, running = expected.paragraphs
+    assert texts == [first, expected.table_caption, expected.table_note, after_table, beside, running, expected.small_print]
+    assert len(document.tables) == 1
+    table = document.tables[0]
+    assert table.caption == expected.table_caption
+    assert [list(row) for row in table.rows] == expected.table_rows
+    assert not any("Cough" in text for text in texts)
+
+
 def test_synthetic_pdf_is_deterministic(tmp_path):
     path = tmp_path / "again.pdf"
     two_column_paper(path)
@@ -467,6 +485,10 @@ Some *emphasised* and **bold** words with a [link](https://example.org).
 - first item of a list
 - second item of a list
 
+```
+# a comment in a code block, not a heading
+```
+
 References
 
 1. Author AB. An invented article. Fixture J. 2019;3:4-5.
@@ -486,6 +508,7 @@ def test_markdown_file(tmp_path):
         ("heading", "Results"),
         ("body", "- first item of a list"),
         ("body", "- second item of a list"),
+        ("body", "# a comment in a code block, not a heading"),
     ]
     assert document.tables[0].rows == (("Arm", "Patients", "Responders"), ("A", "12", "9"), ("B", "10", "7"))
     assert [p.text[:2] for p in document.removed] == ["Re", "1.", "2."]

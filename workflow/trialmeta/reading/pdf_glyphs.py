@@ -23,6 +23,9 @@ DESCENT_RATIO = 0.21
 
 _BOLD_MARKERS = ("bold", "black", "heavy", "semibold", "demibold")
 
+# Glyph boxes of neighbouring characters may overlap by kerning this much.
+_OVERLAP_TOLERANCE = 0.5
+
 
 @dataclass(slots=True)
 class Glyph:
@@ -157,13 +160,18 @@ def _runs(row: Row) -> list[_Run]:
 
 
 def _adjacent(host: Row, run: _Run, reach: float) -> bool:
-    """Whether a glyph of `host` touches `run` on the left or right."""
+    """Whether `run` sits in a gap of `host` next to one of its glyphs: a
+    script touches its base but never overlaps the host's glyphs (a row
+    above or below, seen from the run, has glyphs right over it)."""
+    touches = False
     for glyph in host.glyphs:
         if glyph.text == " ":
             continue
+        if glyph.x0 < run.x1 - _OVERLAP_TOLERANCE and glyph.x1 > run.x0 + _OVERLAP_TOLERANCE:
+            return False
         if run.x0 - reach <= glyph.x1 <= run.x0 + reach or run.x1 - reach <= glyph.x0 <= run.x1 + reach:
-            return True
-    return False
+            touches = True
+    return touches
 
 
 def _attach_small_runs(rows: list[Row], settings: ReadSettings) -> list[Row]:
@@ -212,7 +220,7 @@ def _host_for(run: _Run, row: Row, hosts: list[Row], bottoms: list[float], reach
     for candidate in hosts[bisect.bisect_left(bottoms, middle - reach):]:
         if candidate.bottom - tallest - reach > middle:
             break  # sorted by bottom: no later row reaches up to the run
-        if candidate.size <= row.size or not (middle <= candidate.bottom + reach):
+        if candidate.size <= row.size or not (candidate.bottom - candidate.size - reach <= middle <= candidate.bottom + reach):
             continue
         if _adjacent(candidate, run, reach) and (best is None or candidate.size > best.size):
             best = candidate

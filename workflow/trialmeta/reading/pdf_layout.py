@@ -4,9 +4,11 @@ Stages, each a pure function:
 - `running_rows`: rows that are running headers, footers or page numbers
   (compared across pages, so it sees the whole document);
 - `find_gutter`: the empty vertical strip between two columns, if any;
-- `order_lines`: full-width lines and two-column bands, top to bottom; within a
-  band the left column, then the right one (recursively, for 3 columns);
-- `mark_footnotes`: lines under a short rule at the foot of a column.
+- `order_lines`: full-width lines (and tables drawn across the gutter) cut the
+  page into bands, read top to bottom; within a band the left column, then
+  the right one (recursively, for 3 columns);
+- `mark_footnotes`: lines read after the main text (below a short rule at the
+  foot of a column, or small print set apart at the foot of the page).
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ class Rule:
     x0: float
     top: float
     x1: float
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """A table drawn on the page: its text is not in the lines, but it takes
+    room in a column (or across the columns) all the same."""
+
+    bbox: tuple[float, float, float, float]
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -109,7 +120,28 @@ def running_rows(
             found[(page_index, line_index)] = f"running_{where}"
         elif where == "header" and _rule_below(line, rules, settings):
             found[(page_index, line_index)] = "running_header"
+    found.update(_numbered_page_ends(pages, settings))
     return found
+
+
+def _numbered_page_ends(pages: list[tuple[float, list[Line], list[Rule]]], settings: ReadSettings) -> dict:
+    """Page numbers printed outside the bands: the first or last line of a
+    page holding only a number that counts up with the pages (a number such
+    as 12, 13, 14 on consecutive pages)."""
+    by_offset: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for page_index, (_height, lines, _rules) in enumerate(pages):
+        if not lines:
+            continue
+        for line_index in {0, len(lines) - 1}:
+            text = lines[line_index].text.strip()
+            if _PAGE_NUMBER.match(text):
+                by_offset[int(_DIGITS.findall(text)[0]) - page_index].append((page_index, line_index))
+    return {
+        place: "page_number"
+        for places in by_offset.values()
+        if len({page for page, _ in places}) >= settings.running_min_pages
+        for place in places
+    }
 
 
 def _rule_below(line: Line, rules: list[Rule], settings: ReadSettings) -> bool:
@@ -138,21 +170,68 @@ def _segments(line: Line, min_gap: float) -> list[tuple[float, float, float]]:
     return segments
 
 
-def _upper_quartile(values: list[float]) -> float:
+def _upper_quartile(values: list[float] | list[int]) -> float:
     ordered = sorted(values)
     return ordered[(3 * len(ordered)) // 4]
 
 
-def find_gutter(lines: list[Line], settings: ReadSettings) -> tuple[float, float] | None:
+def _low_coverage_strips(
+    segments: list[tuple[float, float, float]], left_edge: float, width: float, share: float
+) -> list[tuple[float, float]]:
+    """(start, end) x-ranges inside the text that at most `share` of the most
+    covered place's segments cover (a strip open at the right edge is margin)."""
+    size = int(width) + 2
+    changes = [0] * (size + 1)
+    for x0, x1, _ in segments:
+        changes[int(x0 - left_edge)] += 1
+        changes[int(x1 - left_edge) + 1] -= 1
+    coverage, covered = [], 0
+    for change in changes[:size]:
+        covered += change
+        coverage.append(covered)
+    allowance = max(2, share * max(coverage))
+    strips, start = [], None
+    for x, covered in enumerate(coverage):
+        if covered <= allowance and start is None:
+            start = x
+        elif covered > allowance and start is not None:
+            strips.append((left_edge + start, left_edge + x))
+            start = None
+    return strips
+
+
+def _refine(lines: list[Line], middle: float, min_width: float) -> tuple[float, float] | None:
+    """The gutter around x = `middle`: from the rightmost text end left of it
+    to the leftmost text start right of it. Lines with a word over `middle`
+    cross it, and so do lines whose own gap there is narrower than
+    `min_width` (a full-width line with a word space there): they do not count."""
+    left_ends, right_starts = [], []
+    for line in lines:
+        if any(w.x0 < middle < w.x1 for w in line.words):
+            continue
+        left = [w.x1 for w in line.words if w.x1 <= middle]
+        right = [w.x0 for w in line.words if w.x0 >= middle]
+        if left and right and right[0] - left[-1] < min_width:
+            continue
+        if left:
+            left_ends.append(left[-1])
+        if right:
+            right_starts.append(right[0])
+    if not left_ends or not right_starts:
+        return None
+    return max(left_ends), min(right_starts)
+
+
+def find_gutter(lines: list[Line], settings: ReadSettings, obstacles: tuple[Obstacle, ...] = ()) -> tuple[float, float] | None:
     """(left, right) of the empty strip between two columns, or None.
 
     Lines are cut into segments at gaps of at least `min_gutter_width`;
     segments wider than `full_width_ratio` of the text are full-width lines and
-    are left out. A gutter is a strip of the middle of the page that (almost)
-    no remaining segment covers, with segments on both sides that lie beside
-    each other (not one block above the other), a quarter of them filling
-    their side; the last test tells columns from a list of short terms and
-    their definitions. Of several such strips the widest wins.
+    are left out. Candidates are strips of the middle of the page that few of
+    the remaining segments cover (titles, author lines and centred lines may
+    cross a gutter); each is narrowed to the edges of the text beside it and
+    kept when `_column_support` finds columns on both sides. Of several, the
+    widest wins: gutters are wider than the gap of a hanging indent.
     """
     left_edge = min(line.x0 for line in lines)
     right_edge = max(line.x1 for line in lines)
@@ -165,55 +244,49 @@ def find_gutter(lines: list[Line], settings: ReadSettings) -> tuple[float, float
     ]
     if len(segments) < 2 * settings.min_column_rows:
         return None
-    size = int(text_width) + 2
-    coverage = [0] * (size + 1)
-    for x0, x1, _ in segments:
-        coverage[int(x0 - left_edge)] += 1
-        coverage[int(x1 - left_edge) + 1] -= 1
-    allowance = max(2, int(settings.gutter_crossing_share * len(segments)))
-    strips, start, covered = [], None, 0
-    for x in range(size):
-        covered += coverage[x]
-        if covered <= allowance and start is None:
-            start = x
-        elif covered > allowance and start is not None:
-            strips.append((start, x))
-            start = None
     best, best_key = None, None
-    for start, end in strips:
-        gutter = (left_edge + start, left_edge + end - 1)
-        middle = (gutter[0] + gutter[1]) / 2
-        if gutter[1] - gutter[0] < settings.min_gutter_width or not (
-            left_edge + settings.gutter_margin_ratio * text_width
-            <= middle
-            <= right_edge - settings.gutter_margin_ratio * text_width
-        ):
+    for start, end in _low_coverage_strips(segments, left_edge, text_width, settings.gutter_crossing_share):
+        middle = (start + end) / 2
+        inside = left_edge + settings.gutter_margin_ratio * text_width <= middle <= right_edge - settings.gutter_margin_ratio * text_width
+        gutter = _refine(lines, middle, settings.min_gutter_width) if inside else None
+        if gutter is None or gutter[1] - gutter[0] < settings.min_gutter_width:
             continue
-        support = _column_support(lines, gutter, settings)
-        # the widest strip wins: gutters are wider than the gap of a hanging indent
+        support = _column_support(lines, gutter, settings, obstacles)
         key = (gutter[1] - gutter[0], support)
         if support >= settings.min_column_rows and (best_key is None or key > best_key):
             best, best_key = gutter, key
     return best
 
 
-def _column_support(lines: list[Line], gutter: tuple[float, float], settings: ReadSettings) -> int:
+def _column_support(
+    lines: list[Line], gutter: tuple[float, float], settings: ReadSettings, obstacles: tuple[Obstacle, ...] = ()
+) -> int:
     """How many lines on the poorer side of `gutter` stand beside text on the
-    other side; 0 when the text of either side does not fill its column, or
-    when as many lines cross the strip where the two sides stand together
-    (then the strip is only a run of wide word spaces)."""
+    other side; 0 when either side is not running text (too few words to a
+    line, or not filling its column), or when as many lines cross the strip
+    where the two sides stand together (then it is a run of wide word spaces)."""
     left_parts, right_parts = [], []  # (width, vertical middle)
+    left_words, right_words = [], []
     crossing = []  # vertical middles
     for line in lines:
         left, right, crosses = _split_at_gutter(line, gutter)
         if crosses:
             crossing.append((line.top + line.bottom) / 2)
             continue
-        for part, parts in ((left, left_parts), (right, right_parts)):
+        for part, parts, words in ((left, left_parts, left_words), (right, right_parts, right_words)):
             if part is not None:
                 parts.append((part.x1 - part.x0, (part.top + part.bottom) / 2))
-    if not left_parts or not right_parts:
+                words.append(len(part.words))
+    for obstacle in obstacles:  # a table in a column stands for its rows
+        x0, top, x1, bottom = obstacle.bbox
+        side = left_parts if x1 <= gutter[0] + 0.5 else right_parts if x0 >= gutter[1] - 0.5 else None
+        if side is not None:
+            step = (bottom - top) / obstacle.rows
+            side.extend((x1 - x0, top + (index + 0.5) * step) for index in range(obstacle.rows))
+    if not left_words or not right_words:
         return 0
+    if min(_upper_quartile(left_words), _upper_quartile(right_words)) < settings.column_min_words:
+        return 0  # cells of a table set within a column, not columns of text
     left_edge = min(line.x0 for line in lines)
     right_edge = max(line.x1 for line in lines)
     fill = settings.column_fill_ratio
@@ -253,19 +326,23 @@ def _in_column(lines: list[Line], column: tuple[float, float]) -> list[Line]:
 _MAX_COLUMN_SPLITS = 3
 
 
-def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> list[Line]:
+def order_lines(
+    lines: list[Line], settings: ReadSettings, obstacles: tuple[Obstacle, ...] = (), depth: int = 0
+) -> list[Line]:
     """Lines in reading order, each told the edges of the column it is set in.
 
-    With a gutter, lines that cross it are full width and cut the page into
-    bands; a band with text on both sides is read left column first.
+    With a gutter, lines that cross it (and tables drawn across it) are full
+    width and cut the page into bands; a band with text on both sides is read
+    left column first.
     """
     if not lines:
         return []
     extent = (min(line.x0 for line in lines), max(line.x1 for line in lines))
-    gutter = find_gutter(lines, settings) if depth < _MAX_COLUMN_SPLITS else None
+    gutter = find_gutter(lines, settings, obstacles) if depth < _MAX_COLUMN_SPLITS else None
     if gutter is None:
         return _in_column(lines, extent)
-    items: list[tuple[float, str, Line, Line]] = []  # (top, side, part, whole line)
+    middle = (gutter[0] + gutter[1]) / 2
+    items: list[tuple[float, str, Line | None, Line | None]] = []  # (top, side, part, whole line)
     for line in lines:
         left, right, crosses = _split_at_gutter(line, gutter)
         if crosses:
@@ -275,7 +352,12 @@ def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> li
             items.append((left.top, "left", left, line))
         if right:
             items.append((right.top, "right", right, line))
-    items.sort(key=lambda item: (item[0], item[2].x0))
+    for obstacle in obstacles:
+        if obstacle.bbox[0] < middle < obstacle.bbox[2]:
+            items.append((obstacle.bbox[1], "full", None, None))
+    items.sort(key=lambda item: (item[0], item[2].x0 if item[2] else 0.0))
+    left_obstacles = tuple(o for o in obstacles if o.bbox[2] <= middle)
+    right_obstacles = tuple(o for o in obstacles if o.bbox[0] >= middle)
     ordered: list[Line] = []
     band: list[tuple[str, Line, Line]] = []
 
@@ -283,8 +365,8 @@ def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> li
         left = [part for side, part, _ in band if side == "left"]
         right = [part for side, part, _ in band if side == "right"]
         if len(left) >= 2 and len(right) >= 2:
-            ordered.extend(order_lines(left, settings, depth + 1))
-            ordered.extend(order_lines(right, settings, depth + 1))
+            ordered.extend(order_lines(left, settings, left_obstacles, depth + 1))
+            ordered.extend(order_lines(right, settings, right_obstacles, depth + 1))
         else:  # not two columns (one side, or a single row with a wide gap): whole lines
             wholes = list({id(whole): whole for _, _, whole in band}.values())
             ordered.extend(_in_column(wholes, extent))
@@ -293,7 +375,8 @@ def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> li
     for _top, side, part, whole in items:
         if side == "full":
             flush()
-            ordered.append(replace(whole, column=extent))
+            if whole is not None:
+                ordered.append(replace(whole, column=extent))
         else:
             band.append((side, part, whole))
     flush()
@@ -303,19 +386,40 @@ def order_lines(lines: list[Line], settings: ReadSettings, depth: int = 0) -> li
 # --- footnotes ------------------------------------------------------------------
 
 
-def mark_footnotes(lines: list[Line], rules: list[Rule], page_height: float, settings: ReadSettings) -> list[Line]:
-    """Flag lines set below a short rule at the foot of their column
-    (affiliations, correspondence): they are read after the main text."""
-    marked = []
+def _below_short_rule(line: Line, rules: list[Rule], page_height: float, settings: ReadSettings) -> bool:
+    left, right = line.column
+    return any(
+        rule.top > page_height / 2
+        and abs(rule.x0 - left) <= settings.rule_alignment_tolerance
+        and rule.x1 - rule.x0 < settings.footnote_rule_max_ratio * (right - left)
+        and line.top > rule.top
+        for rule in rules
+    )
+
+
+def _page_body_size(lines: list[Line]) -> float:
+    weights: dict[float, int] = {}
     for line in lines:
-        left, right = line.column
-        width = right - left
-        is_footnote = any(
-            rule.top > page_height / 2
-            and abs(rule.x0 - left) <= settings.rule_alignment_tolerance
-            and rule.x1 - rule.x0 < settings.footnote_rule_max_ratio * width
-            and line.top > rule.top
-            for rule in rules
+        weights[line.size] = weights.get(line.size, 0) + len(line.text)
+    return max(weights.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def mark_footnotes(lines: list[Line], rules: list[Rule], page_height: float, settings: ReadSettings) -> list[Line]:
+    """Flag the lines read after the main text: those below a short rule at
+    the foot of their column (affiliations, correspondence), and small print
+    set apart in the footer band (a licence or history line on page 1), which
+    would otherwise cut a paragraph running on to the next page."""
+    if not lines:
+        return lines
+    body_size = _page_body_size(lines)
+    marked = []
+    for index, line in enumerate(lines):
+        above = [other.bottom for other in lines[:index] if other.page == line.page and other.x0 < line.x1 and other.x1 > line.x0]
+        small_print = (
+            line.top >= (1 - settings.footer_band) * page_height
+            and line.size < settings.caption_size_ratio * body_size
+            and (not above or line.top - max(above) > settings.footer_gap_ratio * body_size)
         )
-        marked.append(replace(line, footnote=True) if is_footnote else line)
+        footnote = small_print or _below_short_rule(line, rules, page_height, settings)
+        marked.append(replace(line, footnote=True) if footnote else line)
     return marked

@@ -118,14 +118,18 @@ def _split_floats(
     footnotes: list[Line] = []
     current: list[Line] | None = None
     for index, line in enumerate(lines):
-        if line.footnote:
+        if line.footnote and not _is_table_note_start(line, tables, style, settings):
             footnotes.append(line)
             continue
         if _is_caption_start(line, style, settings):
             current = [line]
             floats.append((index, current))
             continue
-        if current is not None and _next_to(current[-1], line, style, settings) and not _heading_style(line, style, settings):
+        if (
+            current is not None
+            and _next_to(current[-1], line, style, settings)
+            and _heading_style(line, style, settings) == _heading_style(current[-1], style, settings)
+        ):
             current.append(line)
             continue
         if _is_table_note_start(line, tables, style, settings):
@@ -164,8 +168,11 @@ def _starts_run_in_heading(line: Line) -> bool:
     return bold[-1][-1:] in ":." or all(word[:1].isupper() for word in bold)
 
 
-def _continues(a: Line, b: Line, after_b: Line | None, style: _Style, settings: ReadSettings) -> bool:
-    """Whether `b` carries on the paragraph of `a` (the next flow line)."""
+def _continues(
+    a: Line, b: Line, after_b: Line | None, a_opens: bool, style: _Style, settings: ReadSettings
+) -> bool:
+    """Whether `b` carries on the paragraph of `a` (the next flow line);
+    `a_opens` tells that `a` is the first line of its paragraph."""
     if not _same_size(a, b, settings):
         return False
     heading_a, heading_b = _heading_style(a, style, settings), _heading_style(b, style, settings)
@@ -180,7 +187,7 @@ def _continues(a: Line, b: Line, after_b: Line | None, style: _Style, settings: 
         return True
     if _has_room_for(a, b, settings) or (_starts_run_in_heading(b) and not a.words[-1].bold):
         return False
-    if ENTRY_NUMBER.match(b.text) and b.x0 < a.x0 - settings.indent_ratio * b.size:
+    if not a_opens and ENTRY_NUMBER.match(b.text) and b.x0 < a.x0 - settings.indent_ratio * b.size:
         return False  # the next entry of a list with hanging indents
     hanging = ENTRY_NUMBER.match(a.text) and not _indented(a, settings)
     if _indented(b, settings) and not _indented(a, settings) and not hanging:
@@ -194,7 +201,7 @@ def _paragraphs(lines: list[Line], style: _Style, settings: ReadSettings) -> lis
     groups: list[list[int]] = []
     for index, line in enumerate(lines):
         after = lines[index + 1] if index + 1 < len(lines) else None
-        if groups and _continues(lines[groups[-1][-1]], line, after, style, settings):
+        if groups and _continues(lines[groups[-1][-1]], line, after, len(groups[-1]) == 1, style, settings):
             groups[-1].append(index)
         else:
             groups.append([index])

@@ -13,7 +13,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from .model import DocumentError, Passage, Span, Table
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
-from .pdf_layout import Line, Rule, mark_footnotes, order_lines, running_rows
+from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
 from .pdf_passages import TableArea, build_passages, text_style
 from .pdf_tables import (
     TablePart,
@@ -26,7 +26,7 @@ from .pdf_tables import (
     table_rows,
 )
 from .settings import ReadSettings
-from .text_rules import HYPHEN, Vocabulary
+from .text_rules import HYPHEN, Vocabulary, vocabulary_of_lines
 
 
 @dataclass
@@ -98,17 +98,8 @@ def _line_passage(line: Line, kind: str) -> Passage:
 
 
 def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
-    """Words of the document, leaving out both halves of words broken at a
-    line end (they are what the vocabulary is asked about)."""
-    vocabulary = Vocabulary()
-    broken_before = False
-    for line in lines:
-        words = [w.text for w in line.words]
-        if broken_before:
-            words = words[1:]
-        broken_before = bool(words) and words[-1].endswith(HYPHEN)
-        for word in words[:-1] if broken_before else words:
-            vocabulary.add(word)
+    """Words of the document's lines and table cells."""
+    vocabulary = vocabulary_of_lines([w.text for w in line.words] for line in lines)
     for part in tables:  # in a narrow cell any line may continue a broken word
         for row in part.rows:
             for cell in row:
@@ -119,6 +110,8 @@ def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
     return vocabulary
 
 
+# pdfminer writes a glyph its font does not map to Unicode as "(cid:27)"
+_UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")
 _TABLE_CAPTION = re.compile(r"(supplementa\w*\s+)?table\b", re.IGNORECASE)
 
 
@@ -189,6 +182,11 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
         kind = "truncated" if _truncated(data) else "unreadable"
         raise DocumentError(kind, path, "no page of the PDF could be read; download or export it again")
     if not any(page.rows or page.tables for page in pages):
+        if any(page.rotated_chars for page in pages):
+            raise DocumentError(
+                "unreadable", path, "all its text is set sideways (rotated), which this reader leaves out; "
+                "rotate the pages upright and save a copy",
+            )
         raise DocumentError(
             "image_only", path,
             "the PDF has no text layer (scanned pages or pictures of text); OCR is needed, e.g. ocrmypdf, before reading",
@@ -199,6 +197,11 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
             warnings.append(f"page {page.number} has {what}")
         if page.rotated_chars:
             warnings.append(f"page {page.number}: {page.rotated_chars} characters of rotated text left out")
+        unmapped = sum(len(_UNMAPPED_GLYPH.findall(line.text)) for line in page.rows)
+        if unmapped:
+            warnings.append(
+                f"page {page.number}: {unmapped} glyphs have no Unicode mapping in the PDF and read as (cid:N)"
+            )
     return _assemble(pages, n_pages, warnings, settings)
 
 
@@ -215,7 +218,8 @@ def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: R
                 removed.append(_line_passage(line, kind))
             else:
                 kept.append(line)
-        ordered = mark_footnotes(order_lines(kept, settings), page.rules, page.height, settings)
+        obstacles = tuple(Obstacle(part.bbox, len(part.rows)) for part in page.tables)
+        ordered = mark_footnotes(order_lines(kept, settings, obstacles), page.rules, page.height, settings)
         ordered, aligned = aligned_blocks(ordered, settings)
         stream.extend(ordered)
         parts.extend(sorted(page.tables + aligned, key=lambda part: part.bbox[1]))

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from .model import DocumentError, Passage, Span, Table
 from .settings import ReadSettings
 from .text_rules import (
-    HYPHEN,
     Vocabulary,
     collapse_spaces,
     line_joint,
     normalise_chars,
     restore_unicode_superscripts,
+    vocabulary_of_lines,
 )
 
 _ATX_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -68,11 +68,16 @@ def _blocks(lines: list[str], markdown: bool) -> list[_Block]:
             blocks.extend(_split_tables(tuple(current), markdown))
             current.clear()
 
+    fenced = False  # inside a ``` block: text as it is, no Markdown structure
     for number, line in enumerate(lines, start=1):
+        if markdown and line.lstrip().startswith(("```", "~~~")):
+            close()
+            fenced = not fenced
+            continue
         if not line.strip():
             close()
             continue
-        if markdown:
+        if markdown and not fenced:
             heading = _ATX_HEADING.match(line)
             if heading:
                 close()
@@ -170,24 +175,10 @@ def _paragraph_kind(passage: Passage, settings: ReadSettings) -> str:
     return "body"
 
 
-def _vocabulary(blocks: list[_Block]) -> Vocabulary:
-    vocabulary = Vocabulary()
-    for block in blocks:
-        broken_before = False
-        for _, text in block.lines:
-            words = text.split()
-            if broken_before:
-                words = words[1:]
-            broken_before = bool(words) and words[-1].endswith(HYPHEN)
-            for word in words[:-1] if broken_before else words:
-                vocabulary.add(word)
-    return vocabulary
-
-
 def read_plain(text: str, markdown: bool, settings: ReadSettings) -> tuple[tuple[Passage, ...], tuple[Table, ...]]:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     blocks = _blocks(lines, markdown)
-    vocabulary = _vocabulary(blocks)
+    vocabulary = vocabulary_of_lines(text.split() for block in blocks for _, text in block.lines)
     passages: list[Passage] = []
     tables: list[Table] = []
     for block in blocks:

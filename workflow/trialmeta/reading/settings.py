@@ -55,18 +55,24 @@ class ReadSettings:
     # ... that at least this many rows have text on both sides of ...
     min_column_rows: int = 3
     # ... with a quarter of the lines on each side filling at least this share
-    # of their column (which tells columns from a list of terms and definitions).
+    # of their column and holding at least `column_min_words` words (which
+    # tells columns of text from lists of terms and from tables).
     column_fill_ratio: float = 0.6
+    column_min_words: int = 4
     # A gutter lies at least this share of the text width from its edges.
     gutter_margin_ratio: float = 0.15
-    # Line pieces that may cross a gutter (titles, centred lines): this share
-    # of all pieces, and at least two.
-    gutter_crossing_share: float = 0.04
+    # A candidate gutter may be crossed by line pieces (titles, author lines,
+    # centred lines) up to this share of the pieces covering the most covered
+    # place of the page (a column), and at least two.
+    gutter_crossing_share: float = 0.25
     # A short horizontal rule (less than this share of its column's width) in
     # the lower half of a page, starting within `rule_alignment_tolerance` of
     # the column's left edge, separates footnotes from the column above.
     footnote_rule_max_ratio: float = 0.5
     rule_alignment_tolerance: float = 2.0
+    # Small print in the footer band, set apart from the text above it by
+    # more than this many body font sizes, is read after the main text too.
+    footer_gap_ratio: float = 2.5
 
     # --- paragraphs and headings -------------------------------------------
     # A baseline step larger than this times the usual step of that font size

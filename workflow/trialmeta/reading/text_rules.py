@@ -89,6 +89,21 @@ class Vocabulary:
                     self.forms[part] += 1
 
 
+def vocabulary_of_lines(lines: Iterable[list[str]]) -> Vocabulary:
+    """The vocabulary of a sequence of lines (each a list of words), leaving
+    out both halves of every word broken by a hyphen at a line end: they are
+    what the vocabulary is asked about."""
+    vocabulary = Vocabulary()
+    broken_before = False
+    for words in lines:
+        if broken_before:
+            words = words[1:]
+        broken_before = bool(words) and words[-1].endswith(HYPHEN)
+        for word in words[:-1] if broken_before else words:
+            vocabulary.add(word)
+    return vocabulary
+
+
 # --- joining the lines of a paragraph ----------------------------------------
 
 _LETTER_OR_DIGIT_END = re.compile(r"[^\W_]$")
