@@ -98,3 +98,10 @@ def test_rounding_tolerance_follows_printed_decimals():
     assert rounding_tolerance(93.9) == pytest.approx(0.05)
     assert rounding_tolerance(90.0) == pytest.approx(0.5)
     assert rounding_tolerance(26.67) == pytest.approx(0.005)
+
+
+def test_more_relapses_than_responders_is_flagged_on_the_row_too():
+    tables = harmonise([record("p", [candidate("cr_cri", 5, 10, 0.5), candidate("relapse", 7, 10, 0.7)])], None)
+    row = tables["endpoints"].set_index("endpoint").loc["relapse"]
+    assert "more_relapses_than_responders" in row["flags"]
+    assert "more_relapses_than_responders" in checks_of(tables, "relapse")

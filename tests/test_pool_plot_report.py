@@ -80,6 +80,6 @@ def test_report_links_numbers_to_quotes_and_states_the_methods(tables, tmp_path)
     html = build_report(endpoints, studies, pooled, pd.DataFrame(columns=["paper", "check"]), empty, details,
                         {"relapse": png, "crs_any": png}, CONFIG)
     assert "<summary>3/20</summary>" in html and "Trial B: 3 of 20 relapsed" in html and "page 2" in html
-    text = methods_text(details, CONFIG)
+    text = methods_text(CONFIG)
     assert "logit transformation" in text and "restricted maximum likelihood" in text and "Knapp-Hartung" in text
     assert "PFT / DL / z" in text

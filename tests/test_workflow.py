@@ -103,7 +103,7 @@ def job_counts(dry_run_output: str) -> Counter:
     return counts
 
 
-def test_adding_one_paper_reruns_only_its_extraction_and_the_aggregates(demo_run, tmp_path):
+def test_adding_one_paper_reruns_only_its_extraction_and_the_aggregates(demo_run):
     workdir, papers, results = demo_run
     added = papers / "zz_added_report.txt"
     added.write_text(

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from trialmeta.lexicon import Lexicon
 from trialmeta.numbers import Landmark, Quantity, find_landmarks, find_quantities, split_sentences
-from trialmeta.reading import Document, Passage, Table
+from trialmeta.reading import Document, DocumentError, Passage, ReadSettings, Table, read_document
 
 # How much each quantity form says on its own: counts with a denominator are
 # the most checkable, a bare percentage or a count without denominator less so.
@@ -242,10 +243,9 @@ def _context(sentence: str, value_start: int, section: str | None, lexicon: Lexi
         flags.append("background")
     if "subgroup" in lexicon.context and lexicon.context["subgroup"].search(sentence[:value_start]):
         flags.append("subgroup")
-    if section and "section_background" in lexicon.context:
-        if lexicon.context["section_background"].search(section) and not lexicon.context.get(
-            "section_results", re.compile("(?!)")
-        ).search(section):
+    if section and "section_background" in lexicon.context and lexicon.context["section_background"].search(section):
+        results = lexicon.context.get("section_results")
+        if results is None or not results.search(section):
             flags.append("section_background")
     return tuple(flags)
 
@@ -606,10 +606,6 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
     reader's error (kind and a message naming the file), so the pipeline goes
     on with the other papers and reports this one in failures.csv.
     """
-    from pathlib import Path
-
-    from trialmeta.reading import DocumentError, ReadSettings, read_document
-
     name = Path(path).name
     record: dict = {"paper": Path(path).stem, "file": name, "lexicon": Path(lexicon.source).name}
     try:

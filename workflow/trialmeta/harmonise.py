@@ -131,12 +131,6 @@ def _derive_counts(row: Row, n_treated: int | None, percent_printed: float | Non
             row.flag("no_count", f"{v['estimate']:.4g} x {v['total']} is not a whole number of patients", checks)
 
 
-def _study_label(paper: str, curation: dict, metadata: dict) -> str:
-    if curation.get("study"):
-        return curation["study"]
-    return paper
-
-
 def harmonise(records: list[dict], curation_dir: str | None) -> dict[str, pd.DataFrame]:
     """endpoints, studies, checks and failures tables from extraction records."""
     endpoint_rows, study_rows, checks, failures = [], [], [], []
@@ -157,12 +151,13 @@ def harmonise(records: list[dict], curation_dir: str | None) -> dict[str, pd.Dat
                 except CurationError as err:
                     failures.append({"paper": paper, "stage": "curate", "error_kind": "invalid_curation", "message": str(err)})
         metadata = {**record["metadata"], **{k: v for k, v in curation.items() if k != "reason"}}
-        study = _study_label(paper, curation, metadata)
+        study = curation.get("study") or paper
         trial_ids = ";".join(metadata.get("trial_ids") or [])
         candidates = record["candidates"]
         chosen = [(candidates[c["candidate"]], c["reason"]) for c in record["chosen"]]
         n_treated = next((c["total"] for c, _ in chosen if c["endpoint"] == "n_treated"), None)
         followup = next((c["estimate"] for c, _ in chosen if c["endpoint"] == "followup_median_months"), None)
+        paper_rows: list[Row] = []
         for candidate, reason in chosen:
             if candidate["endpoint"] not in ENDPOINTS:
                 continue
@@ -187,16 +182,18 @@ def harmonise(records: list[dict], curation_dir: str | None) -> dict[str, pd.Dat
                     f"{values['landmark_months']:g}-month value beyond the median follow-up of {followup:.3g} months",
                     checks,
                 )
-            values["flags"] = ";".join(row.flags)
-            endpoint_rows.append(values)
-        relapses = next((r for r in endpoint_rows if r["paper"] == paper and r["endpoint"] == "relapse"), None)
-        responders = next((r for r in endpoint_rows if r["paper"] == paper and r["endpoint"] == "cr_cri"), None)
-        if relapses and responders and relapses["events"] is not None and responders["events"] is not None:
-            if relapses["events"] > responders["events"]:
-                Row(relapses, []).flag(
+            paper_rows.append(row)
+        by_endpoint = {row.values["endpoint"]: row for row in paper_rows}
+        relapses, responders = by_endpoint.get("relapse"), by_endpoint.get("cr_cri")
+        if relapses and responders and relapses.values["events"] is not None and responders.values["events"] is not None:
+            if relapses.values["events"] > responders.values["events"]:
+                relapses.flag(
                     "more_relapses_than_responders",
-                    f"{relapses['events']} relapses > {responders['events']} responders", checks,
+                    f"{relapses.values['events']} relapses > {responders.values['events']} responders", checks,
                 )
+        for row in paper_rows:
+            row.values["flags"] = ";".join(row.flags)
+            endpoint_rows.append(row.values)
         study_rows.append({
             "study": study, "paper": paper, "trial_ids": trial_ids,
             "target": metadata.get("target"), "construct": metadata.get("construct"),

@@ -82,10 +82,8 @@ class Quantity:
         return self.value * MONTHS_PER_UNIT[self.unit]
 
 
-def _q(form: str, match: re.Match, offset: int = 0, **fields) -> Quantity:
-    return Quantity(
-        form=form, start=match.start() + offset, end=match.end() + offset, raw=match.group(0), **fields
-    )
+def _q(form: str, match: re.Match, **fields) -> Quantity:
+    return Quantity(form=form, start=match.start(), end=match.end(), raw=match.group(0), **fields)
 
 
 _CI = (

@@ -113,7 +113,7 @@ def _endpoint_value_cell(row) -> str:
     )
 
 
-def methods_text(details: dict, config: dict) -> str:
+def methods_text(config: dict) -> str:
     """A methods paragraph from the settings and results actually used (as metafor's reporter())."""
     pooling = config["pooling"]
     primary = pooling["analyses"][0]
@@ -175,7 +175,7 @@ def build_report(
         f"papers folder <code>{_e(config['papers_dir'])}</code>. Generated {_dt.date.today().isoformat()}.</p>",
         "<h2>Summary of pooled endpoints (primary analysis)</h2>",
         _table(pooled[is_primary], ["endpoint", "k", "n_total", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "tau2"], fmt),
-        "<h2>Methods</h2>", f"<p>{html.escape(methods_text(details, config))}</p>",
+        "<h2>Methods</h2>", f"<p>{html.escape(methods_text(config))}</p>",
     ]
     for endpoint, detail in details["endpoints"].items():
         out.append(f"<h2 id='{_e(endpoint)}'>{_e(detail['label'])}</h2>")
