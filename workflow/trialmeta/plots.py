@@ -46,8 +46,8 @@ def heterogeneity_text(analysis: dict) -> str:
     i2 = "NA" if analysis.get("i2") is None else f"{analysis['i2']:.0f}%"
     tau2 = "NA" if analysis.get("tau2") is None else f"{analysis['tau2']:.3g}"
     p = analysis.get("q_p")
-    p_text = "NA" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
-    return f"Heterogeneity: I² = {i2}, τ² = {tau2}, Q = {analysis['q']:.2f} (df = {analysis['k'] - 1}), p = {p_text}"
+    p_text = "p = NA" if p is None else ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+    return f"Heterogeneity: I² = {i2}, τ² = {tau2}, Q = {analysis['q']:.2f} (df = {analysis['k'] - 1}), {p_text}"
 
 
 def model_label(analysis: dict) -> str:
