@@ -137,6 +137,7 @@ def test_sensitivity_results_match_metafor(case):
             if method != "FE":  # metafor's leave1out/cumul of a common-effect model list no tau2
                 assert_close([e["tau2"] for e in detail[key]], ref[r_key]["tau2"], ITERATIVE_TOL, f"{what} {key} tau2")
     assert [entry["omitted"] for entry in detail["leave_one_out"]] == [f"s{i:02d}" for i in range(k)]
+    assert [entry["study"] for entry in detail["influence"]] == [f"s{i:02d}" for i in range(k)]
 
     egger = detail["egger"]
     for field in ("stat", "pval", "slope", "slope_se", "limit_estimate", "limit_ci_low", "limit_ci_high"):

@@ -31,7 +31,9 @@ from trialmeta.control import FitControl
 from trialmeta.effects import EffectSizes, back_transform, proportion_effects
 from trialmeta.harmonise import poolable
 from trialmeta.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
-from trialmeta.sensitivity import cumulative, egger_test, leave_one_out, meta_regression, subgroup_analysis, trim_and_fill
+from trialmeta.sensitivity import (
+    cumulative, egger_test, influence_diagnostics, leave_one_out, meta_regression, subgroup_analysis, trim_and_fill,
+)
 
 POOLED_COLUMNS = [
     "endpoint", "landmark_months", "subgroup", "measure", "method", "ci_method", "k", "n_total",
@@ -50,6 +52,7 @@ ENDPOINT_LABELS = {
 # Publication-bias tests have little power below 10 studies (Sterne et al.
 # 2011, BMJ 343:d4002, doi:10.1136/bmj.d4002); results are still shown, flagged.
 FEW_STUDIES_FOR_BIAS_TESTS = 10
+INFLUENCE_FIELDS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight", "dfbetas", "influential")
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,14 @@ def _sensitivity(
         out["leave_one_out"] = [
             {"omitted": studies[i], **_summary(f, effects.subset(np.arange(k) != i))} for i, f in zip(loo.omitted, loo.fits)
         ]
+        influence = influence_diagnostics(effects, *args)
+        out["influence"] = [
+            {"study": study, **{field: getattr(influence, field)[i] for field in INFLUENCE_FIELDS}}
+            for i, study in enumerate(studies)
+        ]
     else:
         out["leave_one_out"], out["leave_one_out_note"] = None, "needs at least 2 studies"
+        out["influence"], out["influence_note"] = None, "needs at least 2 studies"
     # by year; studies are sorted by name, which breaks ties; unknown years last
     cumul = cumulative(effects, *args, order=np.array([np.inf if y is None else y for y in years]))
     out["cumulative"] = [

@@ -385,3 +385,75 @@ def trim_and_fill(
         filled_vi=tuple(filled_vi.tolist()),
         fit=fit,
     )
+
+
+@dataclass(frozen=True)
+class Influence:
+    """Outlier and influence diagnostics of each study, metafor ``influence(rma(...))``.
+
+    Viechtbauer W, Cheung MW-L (2010). Outlier and influence diagnostics for
+    meta-analysis. Res Synth Methods 1:112-125, doi:10.1002/jrsm.11. With mu,
+    its variance vb and tau2 from the full fit, mu_(i), vb_(i), tau2_(i), Q_(i)
+    from the fit without study i, w_i = 1/(v_i + tau2), h_i = w_i / sum w, and
+    s2_(i) the Knapp-Hartung factor of the fit without i (1 under z), so that
+    vb_(i) = s2_(i) / sum_(j != i) 1/(v_j + tau2_(i)):
+    rstudent_i = (y_i - mu_(i)) / sqrt(s2_(i) (v_i + tau2_(i)) + vb_(i));
+    dffits_i = (mu - mu_(i)) / sqrt(s2_(i) h_i (tau2_(i) + v_i)); cook_d_i = (mu - mu_(i))^2 / vb;
+    cov_r_i = vb_(i) / vb; dfbetas_i = (mu - mu_(i)) / sqrt(s2_(i) / sum_j 1/(v_j + tau2_(i)))
+    (the last sum over all k studies). These forms were matched to metafor 3.8
+    (tests/reference/influence_reference.R), Knapp-Hartung fits included.
+    A study is `influential` (metafor's asterisk) when |dffits| > 3 sqrt(1/(k-1)),
+    the chi-square(1) lower tail at cook_d exceeds 0.5, h_i > 3/k, or |dfbetas| > 1.
+    """
+
+    rstudent: tuple[float, ...]
+    dffits: tuple[float, ...]
+    cook_d: tuple[float, ...]
+    cov_r: tuple[float, ...]
+    tau2_del: tuple[float, ...]
+    q_del: tuple[float, ...]
+    hat: tuple[float, ...]
+    weight: tuple[float, ...]
+    dfbetas: tuple[float, ...]
+    influential: tuple[bool, ...]
+
+
+def influence_diagnostics(
+    effects: EffectSizes,
+    method: str,
+    ci_method: str = "z",
+    level: float = 0.95,
+    control: FitControl = FitControl(),
+) -> Influence:
+    """Leave-one-out outlier and influence diagnostics (see `Influence`); needs k >= 2."""
+    full = fit_meta(effects, method, ci_method, level, control)
+    loo = leave_one_out(effects, method, ci_method, level, control)
+    k = effects.k
+    mu, vb = full.estimate, full.se**2
+    mu_del = np.array([f.estimate for f in loo.fits])
+    vb_del = np.array([f.se**2 for f in loo.fits])
+    tau2_del = np.array([f.tau2 for f in loo.fits])
+    vi = effects.vi
+    w = 1.0 / (vi + full.tau2)
+    hat = w / w.sum()
+    others = ~np.eye(k, dtype=bool)
+    precision_without = np.array([np.sum(1.0 / (vi[others[i]] + tau2_del[i])) for i in range(k)])
+    precision_all = np.array([np.sum(1.0 / (vi + tau2_del[i])) for i in range(k)])
+    s2 = vb_del * precision_without
+    rstudent = (effects.yi - mu_del) / np.sqrt(s2 * (vi + tau2_del) + vb_del)
+    dffits = (mu - mu_del) / np.sqrt(s2 * hat * (tau2_del + vi))
+    cook_d = (mu - mu_del) ** 2 / vb
+    dfbetas = (mu - mu_del) / np.sqrt(s2 / precision_all)
+    influential = (
+        (np.abs(dffits) > 3 * np.sqrt(1 / (k - 1)))
+        | (stats.chi2.cdf(cook_d, 1) > 0.5)
+        | (hat > 3 / k)
+        | (np.abs(dfbetas) > 1)
+    )
+    as_tuple = lambda values: tuple(float(v) for v in values)  # noqa: E731
+    return Influence(
+        rstudent=as_tuple(rstudent), dffits=as_tuple(dffits), cook_d=as_tuple(cook_d),
+        cov_r=as_tuple(vb_del / vb), tau2_del=as_tuple(tau2_del), q_del=as_tuple(f.q for f in loo.fits),
+        hat=as_tuple(hat), weight=as_tuple(100 * hat), dfbetas=as_tuple(dfbetas),
+        influential=tuple(bool(v) for v in influential),
+    )
