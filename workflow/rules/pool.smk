@@ -11,6 +11,7 @@ rule pool:
     params:
         endpoints=config["endpoints"],
         pooling=config["pooling"],
+        survival=config["survival"],
     conda:
         CONDA_ENV
     log:

@@ -15,7 +15,9 @@ from trialmeta.pooling import pool_all  # noqa: E402
 log = _log.setup(snakemake.log[0])  # noqa: F821
 endpoints = pd.read_csv(snakemake.input.endpoints, dtype={"events": "Int64", "total": "Int64", "page": "Int64"})  # noqa: F821
 studies = pd.read_csv(snakemake.input.studies, dtype={"year": "Int64", "n_treated": "Int64"})  # noqa: F821
-pooled, details = pool_all(endpoints, studies, snakemake.params.endpoints, snakemake.params.pooling)  # noqa: F821
+pooled, details = pool_all(
+    endpoints, studies, snakemake.params.endpoints, snakemake.params.pooling, snakemake.params.survival  # noqa: F821
+)
 write_csv(snakemake.output.pooled, pooled)  # noqa: F821
 write_json(snakemake.output.details, details)  # noqa: F821
 log.info("pooled %d rows", len(pooled))

@@ -31,6 +31,7 @@ from trialmeta.control import FitControl
 from trialmeta.effects import EffectSizes, back_transform, proportion_effects
 from trialmeta.harmonise import poolable
 from trialmeta.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
+from trialmeta.survival import RELAPSE_LABELS, pool_landmarks, relapse_proportions
 from trialmeta.sensitivity import (
     cumulative, egger_test, influence_diagnostics, leave_one_out, meta_regression, subgroup_analysis, trim_and_fill,
 )
@@ -48,6 +49,7 @@ ENDPOINT_LABELS = {
     "crs_grade3plus": "Cytokine release syndrome, grade ≥3",
     "icans_any": "Neurotoxicity (ICANS), any grade",
     "icans_grade3plus": "Neurotoxicity (ICANS), grade ≥3",
+    **RELAPSE_LABELS,
 }
 # Publication-bias tests have little power below 10 studies (Sterne et al.
 # 2011, BMJ 343:d4002, doi:10.1136/bmj.d4002); results are still shown, flagged.
@@ -278,7 +280,13 @@ def _sensitivity(
 def pool_endpoint(endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint: str, pooling: dict) -> tuple[list[dict], dict]:
     """pooled.csv rows for one endpoint, and the detail the figures and report draw (results.json)."""
     control = FitControl()
+    rebuilt: list[dict] = []
+    if endpoint in RELAPSE_LABELS:
+        # relapse over an explicit denominator (responders or treated), built from the relapse,
+        # cr_cri and n_treated rows; the paper's own relapse denominator stays in endpoint "relapse"
+        endpoints, rebuilt = relapse_proportions(endpoints, endpoint.removeprefix("relapse_"))
     data, excluded = poolable(endpoints, endpoint)
+    excluded = rebuilt + excluded
     data = data.sort_values("study", kind="mergesort")
     study_table = studies.set_index("study")
     detail = {
@@ -361,10 +369,23 @@ def pool_endpoint(endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint: str,
     return rows, detail
 
 
-def pool_all(endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint_names: list[str], pooling: dict) -> tuple[pd.DataFrame, dict]:
+def pool_all(
+    endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint_names: list[str], pooling: dict, survival: dict | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Every proportion endpoint, and (when `survival` is given) every landmark survival endpoint.
+
+    `survival` is the config block: "endpoints" (names, "+" joins endpoints
+    pooled together, e.g. "rfs+lfs+efs") and "landmark_months";
+    `trialmeta.survival.pool_landmarks` pools them on the log(-log S) scale.
+    """
     rows, details = [], {}
     for endpoint in endpoint_names:
         endpoint_rows, detail = pool_endpoint(endpoints, studies, endpoint, pooling)
         rows.extend(endpoint_rows)
         details[endpoint] = detail
-    return pd.DataFrame(rows, columns=POOLED_COLUMNS), {"endpoints": details, "pooling": pooling}
+    landmarks: dict = {}
+    if survival:
+        landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"])
+        rows.extend(landmark_rows)
+    results = {"endpoints": details, "landmarks": landmarks, "pooling": pooling}
+    return pd.DataFrame(rows, columns=POOLED_COLUMNS), results

@@ -1,0 +1,286 @@
+"""Landmark survival on the cloglog scale, checked against R's survival and metafor.
+
+Reference values: tests/reference/survival_reference.json, written by
+tests/reference/survival_reference.R (survfit CIs of three types, rma fits of
+yi = log(-log S)). Tolerances as in tests/metafor_reference.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metafor_reference import CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, number
+from trialmeta.harmonise import ENDPOINT_COLUMNS, STUDY_COLUMNS
+from trialmeta.survival import (
+    NoPrecision,
+    ci_scale,
+    landmark_effect,
+    pool_landmark,
+    pool_landmarks,
+    relapse_proportions,
+)
+
+REFERENCE = Path(__file__).parent / "reference" / "survival_reference.json"
+Z = 1.959963984540054
+
+
+@cache
+def reference() -> dict:
+    return json.loads(REFERENCE.read_text())
+
+
+def _landmark_cases():
+    for dataset, data in reference()["kaplan_meier"].items():
+        for conf_type, block in data["landmarks"].items():
+            for index, months in enumerate(block["times"]):
+                yield pytest.param(dataset, conf_type, index, id=f"{dataset}-{conf_type}-{months}m")
+
+
+@pytest.mark.parametrize("dataset, conf_type, index", list(_landmark_cases()))
+def test_se_from_r_confidence_interval(dataset, conf_type, index):
+    """The CI survfit prints gives back Greenwood's SE: Var(y) = (se(S) / (S log S))^2."""
+    block = reference()["kaplan_meier"][dataset]["landmarks"][conf_type]
+    s, se_s = number(block["surv"][index]), number(block["std_err"][index])
+    low, high = number(block["lower"][index]), number(block["upper"][index])
+    if not 0 < s < 1 or not np.isfinite(low):
+        pytest.skip("no CI at S = 1 or S = 0")
+    cut = low <= 0 or high >= 1
+    if cut and conf_type != "plain":
+        pytest.skip("R clipped a log CI at 1: its scale is not identifiable (see test_clipped_log_ci)")
+    effect = landmark_effect(s, low, high)
+    assert effect.se_source == ("ci_plain_one_sided" if cut else f"ci_{conf_type}")
+    assert_close(effect.yi, math.log(-math.log(s)), CLOSED_FORM_TOL, "yi")
+    assert_close(effect.vi, (se_s / (s * math.log(s))) ** 2, CLOSED_FORM_TOL, "vi")
+
+
+def test_clipped_log_ci_is_taken_as_plain_and_flagged():
+    # small cohort, 3 months, R conf.type = "log": upper limit clipped at 1
+    block = reference()["kaplan_meier"]["small"]["landmarks"]["log"]
+    s, low, high = (number(block[k][0]) for k in ("surv", "lower", "upper"))
+    assert high == 1
+    effect = landmark_effect(s, low, high)
+    assert effect.se_source == "ci_plain_one_sided"
+    assert "ci_cut_at_bound" in effect.flags
+    # the SE is the plain lower half-width: (S - lo) / z
+    assert effect.vi == pytest.approx(((s - low) / Z / (s * math.log(s))) ** 2, rel=1e-12)
+
+
+def test_greenwood_without_censoring_matches_survfit():
+    block = reference()["kaplan_meier"]["no_censoring"]["landmarks"]["log-log"]
+    index = block["times"].index(12)
+    s, se_s = number(block["surv"][index]), number(block["std_err"][index])
+    assert s == pytest.approx(0.8)
+    effect = landmark_effect(0.8, n=20)
+    assert effect.se_source == "greenwood_no_censoring"
+    assert "greenwood_assumes_no_censoring" in effect.flags
+    assert_close(effect.vi, (se_s / (s * math.log(s))) ** 2, CLOSED_FORM_TOL, "vi")
+
+
+def test_reported_se_by_hand():
+    # 61.2% +- 14.0%: Var(y) = 0.14^2 / (0.612 log 0.612)^2
+    effect = landmark_effect(0.612, se=0.14)
+    assert effect.se_source == "reported_se"
+    assert effect.vi == pytest.approx(0.14**2 / (0.612 * math.log(0.612)) ** 2, rel=1e-14)
+
+
+def test_printed_plain_ci_beyond_100_percent_uses_full_width():
+    # 86% (95% CI 68-104): symmetric on the plain scale, se(S) = 0.36 / (2 z)
+    effect = landmark_effect(0.86, 0.68, 1.04)
+    assert effect.se_source == "ci_plain"
+    assert "ci_beyond_0_1_width_used" in effect.flags
+    assert effect.vi == pytest.approx((0.36 / (2 * Z)) ** 2 / (0.86 * math.log(0.86)) ** 2, rel=1e-12)
+
+
+def test_ci_scale_detection_by_hand():
+    # 77% (55-99) is symmetric on the plain scale only
+    assert ci_scale(0.77, 0.55, 0.99) == ("plain", ())
+    # exp(-exp(log(-log 0.6) -+ 0.5)) is symmetric on the log-log scale; printed to 0.1%
+    y = math.log(-math.log(0.6))
+    low, high = (round(math.exp(-math.exp(y + d)), 3) for d in (0.5, -0.5))
+    assert ci_scale(0.6, low, high)[0] == "log-log"
+    # a CI that fits no scale is flagged
+    assert "ci_scale_uncertain" in ci_scale(0.5, 0.1, 0.6)[1]
+
+
+def test_bound_estimates_are_moved_half_a_patient_inside():
+    effect = landmark_effect(1.0, n=20)
+    assert effect.survival == pytest.approx(0.975)
+    assert "estimate_truncated" in effect.flags
+    assert landmark_effect(0.0, n=10).survival == pytest.approx(0.05)
+    with pytest.raises(NoPrecision, match="at the bound"):
+        landmark_effect(1.0, se=0.05)
+
+
+@pytest.mark.parametrize(
+    "kwargs, reason",
+    [
+        ({"survival": 0.7}, "no usable precision"),
+        ({"survival": 0.7, "ci_low": 0.75, "ci_high": 0.9}, "does not contain"),
+        ({"survival": 1.3, "n": 10}, "not a proportion"),
+    ],
+)
+def test_no_precision_reasons(kwargs, reason):
+    with pytest.raises(NoPrecision, match=reason):
+        landmark_effect(**kwargs)
+
+
+# ------------------------------------------------------------------ pooling ---
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    base = {c: None for c in ENDPOINT_COLUMNS}
+    frame = pd.DataFrame([{**base, "paper": r["study"].lower(), "source": "extracted", "flags": "", **r} for r in rows],
+                         columns=ENDPOINT_COLUMNS)
+    for name in ("events", "total", "page"):
+        frame[name] = frame[name].astype("Int64")
+    for name in ("landmark_months", "estimate", "ci_low", "ci_high", "se"):
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+def _studies(names, n_treated=None) -> pd.DataFrame:
+    rows = [{c: None for c in STUDY_COLUMNS} | {"study": s, "paper": s.lower(), "year": 2020 + i,
+                                                "n_treated": None if n_treated is None else n_treated[i]}
+            for i, s in enumerate(names)]
+    frame = pd.DataFrame(rows, columns=STUDY_COLUMNS)
+    frame["year"] = frame["year"].astype("Int64")
+    frame["n_treated"] = frame["n_treated"].astype("Int64")
+    return frame
+
+
+ALL_FITS = [{"measure": "PLO", "method": m, "ci_method": t} for m in ("FE", "DL", "REML", "PM") for t in ("z", "hk")]
+TEST_NAMES = {"z": "z", "knha": "hk"}
+
+
+@pytest.mark.parametrize("name", list(reference()["landmark_pooling"]))
+def test_pooled_landmarks_match_metafor(name):
+    data = reference()["landmark_pooling"][name]
+    k = len(data["survival"])
+    names = [f"S{i:02d}" for i in range(k)]
+    rows = []
+    for i, study in enumerate(names):
+        low, high, se = (number(data[key][i]) for key in ("ci_low", "ci_high", "se"))
+        rows.append({
+            "study": study, "endpoint": "rfs", "landmark_months": 12, "estimate": number(data["survival"][i]),
+            "ci_low": None if np.isnan(low) else low, "ci_high": None if np.isnan(high) else high,
+            "se": None if np.isnan(se) else se, "total": int(number(data["n"][i])),
+        })
+    pooling = {"level": 0.95, "analyses": ALL_FITS}
+    out_rows, entry = pool_landmark(_frame(rows), _studies(names), pooling, "rfs", 12)
+    assert [s["se_source"] for s in entry["studies"]] == data["source"]
+    assert_close([s["yi"] for s in entry["studies"]], data["yi"], CLOSED_FORM_TOL, f"{name} yi")
+    assert_close([s["vi"] for s in entry["studies"]], data["vi"], CLOSED_FORM_TOL, f"{name} vi")
+    assert len(out_rows) == len(data["fits"])
+    for fit, row, analysis in zip(data["fits"], out_rows, entry["analyses"]):
+        assert (row["method"], row["ci_method"]) == (fit["method"], TEST_NAMES[fit["test"]])
+        assert row["measure"] == "cloglog" and row["landmark_months"] == 12
+        tol = CLOSED_FORM_TOL if fit["method"] in ("FE", "DL") else ITERATIVE_TOL
+        what = f"{name} {fit['method']} {fit['test']}"
+        assert_close(analysis["estimate_yi"], fit["estimate"], tol, f"{what} estimate")
+        assert_close(analysis["se_yi"], fit["se"], tol, f"{what} se")
+        for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            assert_close(row[key], fit["survival"][key], tol, f"{what} {key}")
+        for key in ("tau2", "i2", "h2", "q", "q_p"):
+            assert_close(row[key], fit[key], tol, f"{what} {key}")
+        if fit["method"] != "FE":
+            # Q-profile limits: root searches on both sides
+            assert_close([row["tau2_ci_low"], row["tau2_ci_high"]], [fit["tau2_ci_low"], fit["tau2_ci_high"]],
+                         ITERATIVE_TOL, f"{what} tau2 CI")
+    primary = data["fits"][0]
+    assert_close([s["weight"] for s in entry["studies"]], primary["weights"], CLOSED_FORM_TOL, f"{name} weights")
+
+
+def test_24_month_only_study_never_enters_12_month_pool():
+    rows = [
+        {"study": "A", "endpoint": "rfs", "landmark_months": 12, "estimate": 0.77, "ci_low": 0.55, "ci_high": 0.99},
+        {"study": "B", "endpoint": "lfs", "landmark_months": 12, "estimate": 0.795, "total": 20},
+        {"study": "C", "endpoint": "efs", "landmark_months": 24, "estimate": 0.612, "se": 0.14},
+        {"study": "D", "endpoint": "os", "landmark_months": 12, "estimate": 0.9},
+    ]
+    pooling = {"level": 0.95, "analyses": [{"measure": "PLO", "method": "DL", "ci_method": "z"}]}
+    out_rows, entries = pool_landmarks(_frame(rows), _studies("ABCD"), pooling, ["rfs+lfs+efs", "os"], [12, 24])
+    twelve = entries["rfs+lfs+efs_12m"]
+    assert [s["study"] for s in twelve["studies"]] == ["A", "B"]
+    assert [s["endpoint"] for s in twelve["studies"]] == ["rfs", "lfs"]
+    assert twelve["excluded"] == [{
+        "study": "C", "paper": "c",
+        "reason": "no 12-month value (reports efs at 24 months); not pooled at 12 months",
+    }]
+    assert [s["study"] for s in entries["rfs+lfs+efs_24m"]["studies"]] == ["C"]
+    # D has no CI, SE or n: excluded with the reason, never silently dropped
+    assert entries["os_12m"]["studies"] == []
+    assert entries["os_12m"]["excluded"][0]["study"] == "D"
+    assert "no usable precision" in entries["os_12m"]["excluded"][0]["reason"]
+    assert {(r["endpoint"], r["landmark_months"], r["k"]) for r in out_rows} == {
+        ("rfs+lfs+efs", 12, 2), ("rfs+lfs+efs", 24, 1)}
+
+
+def test_glmm_is_skipped_with_a_note_and_the_fallback_is_primary():
+    rows = [{"study": "A", "endpoint": "os", "landmark_months": 12, "estimate": 0.8, "total": 20},
+            {"study": "B", "endpoint": "os", "landmark_months": 12, "estimate": 0.6, "total": 30}]
+    pooling = {"level": 0.95,
+               "analyses": [{"measure": "PLO", "method": "GLMM", "ci_method": "z"},
+                            {"measure": "PLO", "method": "DL", "ci_method": "z"},
+                            {"measure": "PFT", "method": "DL", "ci_method": "z"}],
+               "glmm_fallback": {"measure": "PLO", "method": "REML", "ci_method": "hk"}}
+    out_rows, entry = pool_landmark(_frame(rows), _studies("AB"), pooling, "os", 12)
+    assert [(r["method"], r["ci_method"]) for r in out_rows] == [("REML", "hk"), ("DL", "z")]
+    assert [a["primary"] for a in entry["analyses"]] == [True, False]
+    assert any("GLMM skipped" in note for note in entry["notes"])
+
+
+def test_cumulative_incidence_is_pooled_as_its_complement():
+    # F = 0.3 (0.2-0.4) carries the precision of S = 0.7 (0.6-0.8); k = 1 returns it
+    rows = [{"study": "A", "endpoint": "relapse_cuminc", "landmark_months": 12, "estimate": 0.3,
+             "ci_low": 0.2, "ci_high": 0.4}]
+    pooling = {"level": 0.95, "analyses": [{"measure": "PLO", "method": "DL", "ci_method": "z"}]}
+    out_rows, entry = pool_landmark(_frame(rows), _studies("A"), pooling, "relapse_cuminc", 12)
+    survival = landmark_effect(0.7, 0.6, 0.8)
+    assert entry["studies"][0]["vi"] == pytest.approx(survival.vi, rel=1e-12)
+    half = Z * math.sqrt(survival.vi)
+    assert out_rows[0]["estimate"] == pytest.approx(0.3, rel=1e-12)
+    assert out_rows[0]["ci_low"] == pytest.approx(1 - math.exp(-math.exp(survival.yi - half)), rel=1e-12)
+    assert out_rows[0]["ci_low"] < 0.3 < out_rows[0]["ci_high"]
+
+
+def test_survival_bounds_swap_on_back_transformation():
+    rows = [{"study": "A", "endpoint": "os", "landmark_months": 12, "estimate": 0.7, "ci_low": 0.6, "ci_high": 0.8}]
+    pooling = {"level": 0.95, "analyses": [{"measure": "PLO", "method": "DL", "ci_method": "z"}]}
+    out_rows, entry = pool_landmark(_frame(rows), _studies("A"), pooling, "os", 12)
+    effect = landmark_effect(0.7, 0.6, 0.8)
+    half = Z * math.sqrt(effect.vi)
+    assert out_rows[0]["ci_low"] == pytest.approx(math.exp(-math.exp(effect.yi + half)), rel=1e-12)
+    assert out_rows[0]["ci_high"] == pytest.approx(math.exp(-math.exp(effect.yi - half)), rel=1e-12)
+
+
+# ------------------------------------------------------------------ relapse ---
+
+
+def test_relapse_denominators_are_explicit():
+    rows = [
+        {"study": "A", "endpoint": "relapse", "events": 5, "total": 15, "flags": "assumed_denominator"},
+        {"study": "A", "endpoint": "cr_cri", "events": 14, "total": 15},
+        {"study": "A", "endpoint": "n_treated", "total": 15},
+        {"study": "B", "endpoint": "relapse", "events": 3, "total": 20},
+        {"study": "B", "endpoint": "n_treated", "total": 20},
+        {"study": "C", "endpoint": "relapse", "events": 4, "total": 4},
+        {"study": "C", "endpoint": "cr_cri", "events": 3, "total": 10},
+    ]
+    responders, excluded = relapse_proportions(_frame(rows), "responders")
+    assert responders[["study", "endpoint", "events", "total"]].values.tolist() == [["A", "relapse_responders", 5, 14]]
+    assert responders["estimate"].tolist() == [5 / 14]
+    assert responders["flags"].tolist() == ["denominator_responders"]
+    assert {e["study"]: e["reason"] for e in excluded} == {
+        "B": "no number of CR/CRi responders", "C": "4 relapses > 3 CR/CRi responders"}
+    treated, excluded = relapse_proportions(_frame(rows), "treated")
+    assert treated[["study", "events", "total"]].values.tolist() == [["A", 5, 15], ["B", 3, 20]]
+    assert excluded == [{"study": "C", "paper": "c", "reason": "no number of treated patients"}]
+    with pytest.raises(ValueError, match="denominator"):
+        relapse_proportions(_frame(rows), "evaluable")
