@@ -101,3 +101,119 @@ def test_a_bad_lexicon_names_the_file_and_key(tmp_path):
     bad.write_text((ROOT / "resources/lexicon.yaml").read_text().replace("kind: survival", "kind: survivl", 1))
     with pytest.raises(LexiconError, match=r"lexicon\.yaml: endpoints/relapse_cuminc/kind"):
         load_lexicon(bad)
+
+
+# --- choice rules, each on sentences invented for the test -------------------
+
+GRADE_SPLITS = {t.name: t.grade_split for t in LEXICON.endpoints if t.grade_split}
+
+
+def _choices(tmp_path, text: str, grade_splits=GRADE_SPLITS) -> dict:
+    path = tmp_path / "invented_report.txt"
+    path.write_text(text)
+    document = read_document(path)
+    return {c.candidate.key: c.candidate for c in choose(extract_candidates(document, LEXICON), grade_splits)}
+
+
+def test_a_total_wins_over_its_parts(tmp_path):
+    values = _choices(tmp_path, (
+        "Sixteen patients were infused. The overall MRD response reached 100%, with 81.3% (13/16) "
+        "MRD-negative CR and 18.8% (3/16) MRD-negative CRi."
+    ))
+    assert values[("mrd_neg", None)].estimate == pytest.approx(1.0)
+
+
+def test_a_smaller_group_named_before_the_value_is_not_the_cohort(tmp_path):
+    values = _choices(tmp_path, (
+        "Sixteen patients were infused. The 1-year OS of the cohort was 70% (95% CI, 48-92). "
+        "Apart from two transplanted patients, the 14 patients had a 1-year OS of 64.3% (95% CI, 39-89)."
+    ))
+    assert (values[("os", 12)].estimate, values[("os", 12)].ci_low) == pytest.approx((0.70, 0.48))
+
+
+def test_grade_3_and_grade_4_printed_apart_are_summed(tmp_path):
+    values = _choices(tmp_path, "Of 32 infused patients, 12.5% had grade 3 CRS and 6.3% grade 4 CRS.")
+    severe = values[("crs_grade3plus", None)]
+    assert severe.rule == "text:grade_sum"
+    assert severe.estimate == pytest.approx(0.125 + 0.063)
+
+
+def test_grade_3_or_more_is_any_grade_minus_grade_1_2(tmp_path):
+    values = _choices(tmp_path, "CRS affected 15 of 16 patients (93.8%) and was grade 1-2 in 13 patients.")
+    severe = values[("crs_grade3plus", None)]
+    assert (severe.events, severe.total) == (2, 16)  # 15 - 13 of 16
+
+
+def test_grade_1_2_count_is_any_grade_only_when_none_was_severe(tmp_path):
+    text = "Sixteen patients were infused. Grade 1-2 CRS occurred in 5 of 16 patients; no patient had severe CRS."
+    values = _choices(tmp_path, text)
+    assert (values[("crs_any", None)].events, values[("crs_grade3plus", None)].events) == (5, 0)
+    other = _choices(tmp_path, "Sixteen patients were infused. Grade 1-2 CRS occurred in 5 of 16 patients.")
+    assert ("crs_any", None) not in other
+
+
+def test_a_value_said_to_hold_at_a_later_time_point_is_copied_there(tmp_path):
+    values = _choices(tmp_path, "EFS was 58% at 6 months and remained the same at 12 months.")
+    assert values[("efs", 6)].estimate == values[("efs", 12)].estimate == pytest.approx(0.58)
+    assert values[("efs", 12)].rule == "text:same_as_landmark"
+
+
+def test_one_value_at_two_listed_time_points(tmp_path):
+    values = _choices(tmp_path, "The OS rate was 81.3% at 6 and 9 months.")
+    assert values[("os", 6)].estimate == values[("os", 9)].estimate == pytest.approx(0.813)
+
+
+def test_a_value_right_after_its_time_point_is_not_given_the_previous_one(tmp_path):
+    values = _choices(tmp_path, "The cumulative incidence of relapse was 10.5% at 6 months and 21.0% at 2 years.")
+    assert values[("relapse_cuminc", 6)].estimate == pytest.approx(0.105)
+    assert values[("relapse_cuminc", 24)].estimate == pytest.approx(0.21)
+
+
+def test_a_bound_or_hedged_value_is_never_chosen(tmp_path):
+    values = _choices(tmp_path, "Sixteen patients were infused. The CR rate was higher than 80% in all dose groups.")
+    assert ("cr_cri", None) not in values
+
+
+def test_a_value_goes_to_the_phrase_it_qualifies(tmp_path):
+    values = _choices(tmp_path, "Toxicity was modest: 25.0% grade 3 CRS and 0% severe ICANS.")
+    assert values[("icans_grade3plus", None)].estimate == 0.0
+    assert values[("crs_grade3plus", None)].estimate == pytest.approx(0.25)
+
+
+def test_the_evaluable_patients_are_the_denominator_when_the_sentence_says_so(tmp_path):
+    values = _choices(tmp_path, (
+        "Nineteen patients were infused. Eighteen patients were evaluable for response. "
+        "All evaluable patients reached CR (100%)."
+    ))
+    assert (values[("cr_cri", None)].total, values[("cr_cri", None)].estimate) == (18, 1.0)
+
+
+def test_patients_not_infused_are_not_the_treated_count(tmp_path):
+    values = _choices(tmp_path, (
+        "Twenty patients were enrolled and 18 were infused. Of the two who were not infused, one had progressive disease."
+    ))
+    assert values[("n_treated", None)].total == 18
+
+
+def test_a_count_with_a_grade_right_after_it(tmp_path):
+    values = _choices(tmp_path, "Among 12 infused patients, ICANS affected five (5/12): four had grade 2 and one had grade 4.")
+    assert values[("icans_grade3plus", None)].events == 1
+
+
+def test_landmark_value_with_plus_minus_keeps_estimate_and_se(tmp_path):
+    values = _choices(tmp_path, "The 2-year EFS was 55.0% ± 12.5%.")
+    efs = values[("efs", 24)]
+    assert (efs.estimate, efs.se) == pytest.approx((0.55, 0.125))
+
+
+def test_record_lists_every_table_and_ages_from_a_per_patient_table(tmp_path):
+    path = tmp_path / "table_report.txt"
+    path.write_text(
+        "Eight patients were infused.\n\n"
+        "Table 1 Patients\n\n"
+        "Patient\tAge, years\tCRS grade\n1\t15\t1\n2\t34\t0\n3\t51\t3\n"
+    )
+    record = extract_paper(str(path), LEXICON)
+    assert record["tables"][0]["header"] == ["Patient", "Age, years", "CRS grade"]
+    assert record["tables"][0]["rows"] == [["1", "15", "1"], ["2", "34", "0"], ["3", "51", "3"]]
+    assert record["metadata"]["age_group"] == "mixed"  # 15 to 51 years

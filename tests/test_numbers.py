@@ -100,3 +100,41 @@ def test_number_words():
     assert [parse_int(w) for w in ("fourteen", "Twenty-three", "7", "thirty one")] == [14, 23, 7, 31]
     with pytest.raises(ValueError):
         parse_int("many")
+
+
+def test_fraction_glued_to_a_name_is_not_a_fraction():
+    assert [q.form for q in find_quantities("anti-CD19/22 cells at 5 × 10^6/kg")] == []
+
+
+def test_count_and_percent_after_a_slash_are_one_fraction():
+    (quantity,) = find_quantities("seen in 2/18 patients (11.1%)")
+    assert (quantity.form, quantity.events, quantity.total, quantity.percent) == ("fraction_percent", 2, 18, 11.1)
+
+
+def test_percent_of_a_named_group_with_its_size():
+    (quantity,) = find_quantities("in 85% of the response cohort (n = 20)")
+    assert (quantity.form, quantity.total, quantity.percent) == ("percent_n", 20, 85.0)
+
+
+def test_bounds_and_hedges_are_marked():
+    bound, exact = find_quantities("more than 60% in earlier series and 45% here")
+    assert (bound.bound, exact.bound) == (True, False)
+
+
+def test_the_end_of_a_grade_range_is_not_a_count():
+    assert [q.events for q in find_quantities("grade 1-2 in 9 patients")] == [9]
+
+
+def test_passive_verb_makes_a_count_the_subject():
+    (quantity,) = find_quantities("11 were infused")
+    assert (quantity.form, quantity.events) == ("count_subject", 11)
+
+
+def test_landmarks_listed_with_one_unit():
+    landmarks = find_landmarks("EFS was 70% at 6 and 12 months, OS 80% at 2 years")
+    assert [(lm.months, lm.group) for lm in landmarks] == [(6, 0), (12, 0), (24, 1)]
+
+
+def test_a_citation_mark_after_the_full_stop_stays_with_its_sentence():
+    text = "Relapse occurred in 4 of 9.^7 The present cohort was larger."
+    assert [text[s:e] for s, e in split_sentences(text)] == ["Relapse occurred in 4 of 9.^7", "The present cohort was larger."]

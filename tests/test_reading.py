@@ -589,3 +589,18 @@ def test_passage_locate_edge_cases():
     assert passage.locate(0, 5) == (1, None, (0, 0, 10, 10))  # the box of the first page only
     assert passage.locate(3, 4) == (2, None, (0, 20, 10, 30))
     assert passage.locate(2, 2) == (1, None, (0, 0, 10, 10))
+
+
+def test_inline_tex_signs_become_the_characters_a_pdf_shows():
+    from trialmeta.reading.text_rules import normalise_chars
+
+    assert normalise_chars(r"EFS $48.5\% \pm 9.0\%$, blasts $\geq 5\%$") == "EFS 48.5% ± 9.0%, blasts ≥ 5%"
+    assert normalise_chars("costs $5 and $6") == "costs $5 and $6"  # dollars without TeX stay
+
+
+def test_line_end_hyphen_before_a_long_word_of_the_document_is_kept():
+    from trialmeta.reading.text_rules import Vocabulary, keep_line_end_hyphen
+
+    vocabulary = Vocabulary("late cardiotoxicity was rare ; cardiotoxicity recovered".split())
+    assert keep_line_end_hyphen("delayed", "cardiotoxicity", vocabulary)
+    assert not keep_line_end_hyphen("transplanta", "tion", vocabulary)

@@ -7,7 +7,9 @@ import math
 import pandas as pd
 import yaml
 
-# Proportions are printed to 0.1 percentage point, CIs and SEs likewise.
+# Proportions, CIs and SEs agree within 0.001, or within half a unit of the
+# last digit the paper printed when that is coarser: a gold 0.91 (printed "91%")
+# accepts 21/23 = 0.913, which the paper would also print as 91%.
 VALUE_TOLERANCE = 0.001
 FOLLOWUP_TOLERANCE_MONTHS = 0.05
 METADATA_FIELDS = ("target", "construct", "population", "age_group")
@@ -24,8 +26,18 @@ def _same(field: str, gold_value, row) -> bool:
         return False
     if field in ("events", "total"):
         return int(value) == int(gold_value)
-    tolerance = FOLLOWUP_TOLERANCE_MONTHS if row["endpoint"] == "followup_median_months" else VALUE_TOLERANCE
+    if row["endpoint"] == "followup_median_months":
+        tolerance = FOLLOWUP_TOLERANCE_MONTHS
+    else:
+        tolerance = max(VALUE_TOLERANCE, printed_half_unit(float(gold_value)))
     return abs(float(value) - float(gold_value)) <= tolerance + 1e-12
+
+
+def printed_half_unit(proportion: float) -> float:
+    """Half a unit of the last decimal of a proportion printed as a percentage (0.91 -> 91% -> 0.005)."""
+    text = f"{proportion * 100:.10g}"
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10 ** (-decimals) / 100
 
 
 def _landmark(value) -> float | None:

@@ -38,9 +38,17 @@ PATIENT_NOUN = (
     r"recipients?|pts)"
 )
 # Verbs that make a count the subject of an event: "3 had a relapse", "five patients developed CRS".
+# "15 were infused": a passive verb after "were/was" makes the count its subject too.
 EVENT_VERB = (
-    r"(?:had|has|have|developed|experienced|relapsed|died|achieved|attained|reached|remained|"
-    r"suffered|showed|presented|converted|became)\b"
+    r"(?:(?:had|has|have|developed|experienced|relapsed|died|achieved|attained|reached|remained|"
+    r"suffered|showed|presented|converted|became|received|underwent|completed)\b|(?:were|was)\s+(?=[a-z]+ed\b))"
+)
+# A comparison or hedge before a number makes it a bound, not a reported value
+# ("higher than 80%", "approximately 50%").
+_BOUND_BEFORE = re.compile(
+    r"(?:(?:higher|greater|more|less|lower|fewer)\s+than|approximately|about|around|nearly|almost|roughly|"
+    r"up\s+to|over|under|at\s+least|at\s+most|exceed(?:ing|s)?|[<>≥≤~])\s*$",
+    re.I,
 )
 MONTHS_PER_UNIT = {"day": 1 / 30.4375, "week": 7 / 30.4375, "month": 1.0, "year": 12.0}
 
@@ -74,6 +82,7 @@ class Quantity:
     unit: str | None = None
     range_low: float | None = None
     range_high: float | None = None
+    bound: bool = False  # "more than 80%": a bound or an approximation, not the value itself
 
     @property
     def months(self) -> float | None:
@@ -107,7 +116,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     (
         "fraction_percent",
         re.compile(
-            rf"(?<![\d./])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])\s*\(\s*(?P<pct>{NUM})\s*%\s*\)", re.I
+            rf"(?<![\d./])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?:\s+[A-Za-z-]+){{0,3}}?\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
+            re.I,
         ),
     ),
     (
@@ -126,11 +136,16 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
-    ("percent_n", re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*n\s*=\s*(?P<b>\d+)\s*\)", re.I)),
+    (
+        "percent_n",
+        re.compile(
+            rf"(?P<pct>{NUM})\s*%\s*(?:of\s+(?:the\s+)?(?:[\w-]+\s+){{0,3}}?)?\(\s*n\s*=\s*(?P<b>\d+)\s*\)", re.I
+        ),
+    ),
     (
         "count_percent",
         re.compile(
-            rf"\b(?P<a>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
+            rf"(?<![/\d.])\b(?P<a>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
             re.I,
         ),
     ),
@@ -138,7 +153,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
         "count_percent",
         re.compile(rf"\b(?P<a>\d+)\s*\(\s*(?P<pct>{NUM})\s*%\s*\)\s*(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}", re.I),
     ),
-    ("fraction", re.compile(r"(?<![\d./×x^])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I)),
+    # "CD19/22" is a name, not a fraction: no letter may touch the numerator
+    ("fraction", re.compile(r"(?<![\w./×^])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I)),
     (
         "fraction",
         re.compile(
@@ -159,12 +175,13 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     (
         "count_subject",
         re.compile(
-            rf"\b(?P<a>{INT_WORD})\s+(?:(?:[\w-]+\s+){{0,2}}?{PATIENT_NOUN}\s+|of them\s+)?"
+            rf"(?<![-–/.\d])\b(?P<a>{INT_WORD})\s+(?:(?:[A-Za-z-]+\s+){{0,2}}?{PATIENT_NOUN}\s+|of them\s+)?"
             rf"(?:\([^()]{{0,40}}\)\s+)?{EVENT_VERB}",
             re.I,
         ),
     ),
-    ("count", re.compile(rf"\b(?P<a>{INT_WORD})\s+(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}\b", re.I)),
+    # the end of a range ("grade 1-2 in 13 patients") is no count; no number among the words between
+    ("count", re.compile(rf"(?<![-–/.\d])\b(?P<a>{INT_WORD})\s+(?:[A-Za-z-]+\s+){{0,3}}?{PATIENT_NOUN}\b", re.I)),
 ]
 
 
@@ -216,7 +233,8 @@ def find_quantities(sentence: str) -> list[Quantity]:
             fields = _fields(form, m)
             if fields is None:
                 continue
-            found.append(_q(form, m, **fields))
+            bound = form != "duration" and bool(_BOUND_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()]))
+            found.append(_q(form, m, bound=bound, **fields))
             claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
     return sorted(found, key=lambda q: q.start)
 
@@ -232,6 +250,11 @@ class Landmark:
     start: int
     end: int
     months: float
+    group: int  # landmarks written together ("at 12 and 18 months") share a group
+
+
+# "12 and 18 months": the first number takes the unit of the second.
+_LANDMARK_LIST_HEAD = re.compile(rf"(?P<n>{INT_WORD})\s*(?:,|and|or|&)\s*$", re.I)
 
 
 def find_landmarks(sentence: str) -> list[Landmark]:
@@ -240,15 +263,18 @@ def find_landmarks(sentence: str) -> list[Landmark]:
     1 year = 12 months; values are kept as stated, never extrapolated.
     """
     landmarks = []
-    for m in _LANDMARK.finditer(sentence):
+    for group, m in enumerate(_LANDMARK.finditer(sentence)):
         token = m.group("n")
         try:
             count = float(token) if "." in token else parse_int(token)
         except ValueError:
             continue
-        unit = m.group("unit").lower()
-        months = count * (12 if unit.startswith("y") else 1)
-        landmarks.append(Landmark(m.start(), m.end(), months))
+        per_unit = 12 if m.group("unit").lower().startswith("y") else 1
+        head = _LANDMARK_LIST_HEAD.search(sentence[max(0, m.start() - 20) : m.start()])
+        if head:
+            start = m.start() - (len(sentence[max(0, m.start() - 20) : m.start()]) - head.start())
+            landmarks.append(Landmark(start, start + len(head.group("n")), parse_int(head.group("n")) * per_unit, group))
+        landmarks.append(Landmark(m.start(), m.end(), count * per_unit, group))
     return landmarks
 
 
@@ -257,11 +283,12 @@ _ABBREVIATIONS = r"(?:Fig|Figs|No|Nos|vs|al|e\.g|i\.e|approx|Ref|Refs|Dr|Tab|Sup
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence; abbreviations such as "Fig." and "vs." do not end one."""
     bounds, start = [], 0
-    for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z(\[\"“])", text):
+    # a citation mark after the full stop stays with its sentence ("... 64 days.^2 The next ...")
+    for m in re.finditer(r"(?<=[.!?])(\^?\d{1,3}(?:[,–-]\d{1,3})*)?\s+(?=[A-Z(\[\"“])", text):
         before = text[max(0, m.start() - 8) : m.start()]
         if re.search(rf"\b{_ABBREVIATIONS}\.$", before, re.I) or re.search(r"\b[A-Z]\.$", before):
             continue
-        bounds.append((start, m.start()))
+        bounds.append((start, m.end(1) if m.group(1) else m.start()))
         start = m.end()
     if start < len(text):
         bounds.append((start, len(text)))

@@ -39,9 +39,21 @@ SOFT_HYPHEN = "\u00ad"
 HYPHEN = "-"
 
 
+# Inline TeX that text exported from publishers' XML keeps ("$61.2\% \pm 14.0\%$"):
+# the few commands that carry a number's meaning, written as the characters a
+# PDF would show, and the math delimiters around them dropped.
+_TEX_COMMANDS = {"\\%": "%", "\\pm": "±", "\\geq": "≥", "\\leq": "≤", "\\ge": "≥", "\\le": "≤", "\\times": "×"}
+_TEX_COMMAND = re.compile(r"\\(?:%|pm|geq|leq|ge|le|times)(?![A-Za-z])")
+_TEX_MATH = re.compile(r"\$([^$\n]{1,80})\$")
+
+
 def normalise_chars(text: str) -> str:
-    """Expand ligatures, make special spaces/hyphens plain, drop invisible marks."""
-    return text.translate(_CHAR_MAP)
+    """Expand ligatures, make special spaces/hyphens plain, drop invisible marks, read inline TeX signs."""
+    text = text.translate(_CHAR_MAP)
+    if "\\" in text:
+        text = _TEX_MATH.sub(lambda m: m.group(1) if _TEX_COMMAND.search(m.group(1)) else m.group(0), text)
+        text = _TEX_COMMAND.sub(lambda m: _TEX_COMMANDS[m.group(0)], text)
+    return text
 
 
 _SPACES = re.compile(r"\s+")
@@ -137,7 +149,8 @@ def keep_line_end_hyphen(left: str, right: str, vocabulary: Vocabulary) -> bool:
        or an abbreviation before it ("MRD-" "positive", "CD19-" "CAR"), keeps it.
     3. Otherwise both fragments being words of the document on their own
        ("dose-" "escalation") keeps it, while syllables ("transplanta-" "tion")
-       are joined.
+       are joined; so does a long word of the document after the break
+       ("delayed-" "neurotoxicity"), which is no word's last syllable.
     """
     left_word = _strip_edges(left.rsplit("/", 1)[-1]).lower()
     right_word = _strip_edges(right).lower()
@@ -152,7 +165,9 @@ def keep_line_end_hyphen(left: str, right: str, vocabulary: Vocabulary) -> bool:
     if _looks_like_abbreviation(left_piece):
         return True
     right_piece = right_word.split(HYPHEN, 1)[0]
-    return vocabulary.parts[left_piece.lower()] > 0 and vocabulary.parts[right_piece] > 0
+    if vocabulary.parts[right_piece] == 0:
+        return False
+    return vocabulary.parts[left_piece.lower()] > 0 or (len(right_piece) >= 8 and len(left_piece) >= 3)
 
 
 def line_joint(previous: str, following: str, vocabulary: Vocabulary) -> tuple[int, str]:
