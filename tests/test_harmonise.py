@@ -85,7 +85,7 @@ def test_failed_paper_goes_to_failures_and_others_finish():
 
 
 def test_curation_overrides_metadata_and_bad_curation_names_file_and_key(tmp_path):
-    (tmp_path / "p.yaml").write_text("study: Trial A\ntarget: CD19/CD22\nconstruct: tandem\n")
+    (tmp_path / "p.yaml").write_text("study: Trial A\ntarget: CD19/CD22\nconstruct: tandem\nreason: as printed\n")
     tables = harmonise([record("p", [candidate("mrd_neg", 12, 14, 12 / 14)])], str(tmp_path))
     study = tables["studies"].iloc[0]
     assert (study["study"], study["target"], study["construct"]) == ("Trial A", "CD19/CD22", "tandem")

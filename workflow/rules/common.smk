@@ -18,6 +18,13 @@ RESULTS = config["results_dir"]
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 PAPERS = find_papers(config["papers_dir"])
 CURATION_DIR = config["curation_dir"]
+# A user's own extraction sheet replaces extraction: checked now, so a bad row
+# stops the run before any job, naming its row and column.
+ENDPOINTS_TABLE = config.get("endpoints_table", "")
+if ENDPOINTS_TABLE:
+    from trialmeta.endpoints_table import load_endpoints_table  # noqa: E402
+
+    TABLE_PAPERS = sorted({row["paper"] for row in load_endpoints_table(ENDPOINTS_TABLE)})
 
 
 wildcard_constraints:
@@ -41,8 +48,14 @@ def curation_files(wildcards=None):
     """Curation files that exist for the papers being run: adding one reruns harmonise."""
     if not CURATION_DIR:
         return []
-    candidates = (os.path.join(CURATION_DIR, f"{paper}.yaml") for paper in PAPERS)
+    papers = TABLE_PAPERS if ENDPOINTS_TABLE else PAPERS
+    candidates = (os.path.join(CURATION_DIR, f"{paper}.yaml") for paper in papers)
     return [path for path in candidates if os.path.exists(path)]
+
+
+def harmonise_sources(wildcards=None):
+    """The endpoints_table sheet if one is set (no extraction job runs), else every paper's extraction."""
+    return [ENDPOINTS_TABLE] if ENDPOINTS_TABLE else extracted_files()
 
 
 def forest_plots(extension):
@@ -53,6 +66,7 @@ def final_outputs():
     return [
         results("tables", "endpoints.csv"),
         results("tables", "studies.csv"),
+        results("tables", "audit.csv"),
         results("tables", "pooled.csv"),
         *forest_plots("png"),
         *forest_plots("svg"),
