@@ -78,7 +78,8 @@ def test_report_links_numbers_to_quotes_and_states_the_methods(tables, tmp_path)
     forest_figure(details["endpoints"]["relapse"]).savefig(png)
     empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
     html = build_report(endpoints, studies, pooled, pd.DataFrame(columns=["paper", "check"]), empty, details,
-                        {"relapse": png, "crs_any": png}, CONFIG)
+                        {"forest_relapse": png, "forest_crs_any": png}, CONFIG)
+    assert html.count("data:image/png;base64,") == 2
     assert "<summary>3/20</summary>" in html and "Trial B: 3 of 20 relapsed" in html and "page 2" in html
     text = methods_text(CONFIG)
     assert "logit transformation" in text and "restricted maximum likelihood" in text and "Knapp-Hartung" in text

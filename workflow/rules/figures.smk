@@ -1,20 +1,83 @@
 # Stage 4: figures drawn from the pooled results (never refitted here).
+# Every file name is fixed by the configuration, so the DAG is known before the
+# pool stage runs; an analysis that turns out impossible is drawn as a
+# "not estimable: <reason>" panel rather than left out.
+
+# One subgroup forest per configured column and one bubble plot per moderator
+# (results.json "subgroups" and "meta_regression" are keyed by the same names).
+SUBGROUP_COLUMNS = config["pooling"]["subgroups"]
+MODERATORS = config["pooling"]["moderators"]
+SURVIVAL_FIGURES = ["forest_landmarks", "km_curves"]
 
 
-rule figures:
+def _figure(name, extension):
+    return results("figures", f"{name}.{extension}")
+
+
+def endpoint_figure_names(endpoint):
+    """Every figure of one endpoint, in the order scripts/figures.py draws them."""
+    return [
+        f"forest_{endpoint}",
+        *(f"forest_{endpoint}_by_{column}" for column in SUBGROUP_COLUMNS),
+        f"leave_one_out_{endpoint}",
+        f"cumulative_{endpoint}",
+        f"funnel_{endpoint}",
+        *(f"bubble_{endpoint}_{moderator}" for moderator in MODERATORS),
+    ]
+
+
+def figure_files(extension, wildcards=None):
+    """All figures of the run (input of the report and of `rule all`)."""
+    names = [name for endpoint in config["endpoints"] for name in endpoint_figure_names(endpoint)]
+    return [_figure(name, extension) for name in names + SURVIVAL_FIGURES]
+
+
+rule endpoint_figures:
     input:
         details=results("pooled", "results.json"),
     output:
-        png=report(
-            forest_plots("png"),
-            caption="../report/forest.rst",
-            category="Forest plots",
-        ),
-        svg=forest_plots("svg"),
+        forest=report(_figure("forest_{endpoint}", "png"), caption="../report/forest.rst",
+                      category="Forest plots", subcategory="{endpoint}"),
+        subgroups=report([_figure(f"forest_{{endpoint}}_by_{column}", "png") for column in SUBGROUP_COLUMNS],
+                         caption="../report/forest_subgroup.rst", category="Subgroups", subcategory="{endpoint}"),
+        leave_one_out=report(_figure("leave_one_out_{endpoint}", "png"), caption="../report/leave_one_out.rst",
+                             category="Sensitivity analyses", subcategory="{endpoint}"),
+        cumulative=report(_figure("cumulative_{endpoint}", "png"), caption="../report/cumulative.rst",
+                          category="Sensitivity analyses", subcategory="{endpoint}"),
+        funnel=report(_figure("funnel_{endpoint}", "png"), caption="../report/funnel.rst",
+                      category="Small-study effects", subcategory="{endpoint}"),
+        bubbles=report([_figure(f"bubble_{{endpoint}}_{moderator}", "png") for moderator in MODERATORS],
+                       caption="../report/bubble.rst", category="Meta-regression", subcategory="{endpoint}"),
+        svg=[_figure(name, "svg") for name in endpoint_figure_names("{endpoint}")],
+    params:
+        subgroup_columns=SUBGROUP_COLUMNS,
+        moderators=MODERATORS,
+        level=config["pooling"]["level"],
+    wildcard_constraints:
+        endpoint="|".join(config["endpoints"]),
     conda:
         CONDA_ENV
     log:
-        results("logs", "figures.log"),
+        results("logs", "figures", "{endpoint}.log"),
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/figures.py"
+
+
+rule survival_figures:
+    input:
+        details=results("pooled", "results.json"),
+    output:
+        landmarks=report(_figure("forest_landmarks", "png"), caption="../report/forest_landmarks.rst",
+                         category="Survival"),
+        km=report(_figure("km_curves", "png"), caption="../report/km_curves.rst", category="Survival"),
+        svg=[_figure(name, "svg") for name in SURVIVAL_FIGURES],
+    conda:
+        CONDA_ENV
+    log:
+        results("logs", "figures", "survival.log"),
     resources:
         mem_mb=2000,
         runtime=20,

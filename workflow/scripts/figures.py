@@ -1,4 +1,4 @@
-"""Rule figures: pooled results -> one forest plot (PNG and SVG) per endpoint."""
+"""Rules endpoint_figures and survival_figures: pooled results -> PNG (300 dpi) and SVG figures."""
 
 import sys
 from pathlib import Path
@@ -7,12 +7,28 @@ from pathlib import Path
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
+from trialmeta import plots  # noqa: E402
 from trialmeta.io import read_json  # noqa: E402
-from trialmeta.plots import forest_figure, save_figure  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
-details = read_json(snakemake.input.details)["endpoints"]  # noqa: F821
-for png, svg in zip(snakemake.output.png, snakemake.output.svg):  # noqa: F821
-    endpoint = Path(png).stem.removeprefix("forest_")
-    save_figure(forest_figure(details[endpoint]), png, svg)
-    log.info("forest plot of %s: %d studies", endpoint, len(details[endpoint]["studies"]))
+out = snakemake.output  # noqa: F821
+details = read_json(snakemake.input.details)  # noqa: F821
+if snakemake.rule == "survival_figures":  # noqa: F821
+    pngs = [out.landmarks, out.km]
+    figures = [plots.landmarks_figure(details.get("landmarks")), plots.km_figure(details.get("km"), details.get("km_note"))]
+else:
+    params = snakemake.params  # noqa: F821
+    entry = details["endpoints"][snakemake.wildcards.endpoint]  # noqa: F821
+    # the order of endpoint_figure_names() in rules/figures.smk, which orders the SVGs
+    pngs = [out.forest, *out.subgroups, out.leave_one_out, out.cumulative, out.funnel, *out.bubbles]
+    figures = [
+        plots.forest_figure(entry),
+        *(plots.subgroup_forest_figure(entry, column) for column in params.subgroup_columns),
+        plots.leave_one_out_figure(entry),
+        plots.cumulative_figure(entry),
+        plots.funnel_figure(entry, params.level),
+        *(plots.bubble_figure(entry, moderator) for moderator in params.moderators),
+    ]
+for png, svg, figure in zip(pngs, out.svg, figures, strict=True):
+    plots.save_figure(figure, png, svg)
+    log.info("%s", Path(png).name)

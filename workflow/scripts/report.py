@@ -1,5 +1,6 @@
-"""Rule report_html: results -> a self-contained report.html."""
+"""Rule report_html: results -> a self-contained report.html, and what changed since the last run."""
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pandas as pd
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
-from trialmeta.io import atomic_write_text, read_json  # noqa: E402
+from trialmeta import history  # noqa: E402
+from trialmeta.io import atomic_write_text, read_json, write_json  # noqa: E402
 from trialmeta.report import build_report  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
@@ -17,10 +19,18 @@ inputs = snakemake.input  # noqa: F821
 tables = {name: pd.read_csv(getattr(inputs, name)) for name in ("endpoints", "studies", "pooled", "checks", "failures")}
 for name in ("events", "total", "page"):
     tables["endpoints"][name] = tables["endpoints"][name].astype("Int64")
-figures = {Path(path).stem.removeprefix("forest_"): path for path in inputs.figures}
+audit = pd.read_csv(inputs.audit[0]) if inputs.audit else None
+figures = {Path(path).stem: path for path in inputs.figures}
+
+snapshot = history.snapshot(tables["pooled"], tables["studies"], tables["endpoints"])
+changes = history.changes(history.previous_snapshot(snakemake.params.history, history.snapshot_id(snapshot)), snapshot)  # noqa: F821
 html = build_report(
     tables["endpoints"], tables["studies"], tables["pooled"], tables["checks"], tables["failures"],
     read_json(inputs.details), figures, snakemake.params.config,  # noqa: F821
+    audit=audit, changes=changes, run_date=datetime.date.today().isoformat(),
 )
-atomic_write_text(snakemake.output[0], html)  # noqa: F821
-log.info("report written")
+atomic_write_text(snakemake.output.html, html)  # noqa: F821
+write_json(snakemake.output.changes, changes)  # noqa: F821
+# recorded last: a run that failed above leaves the history as it was
+history.record(snakemake.params.history, snapshot)  # noqa: F821
+log.info("report written; snapshot %s, previous %s", changes["current_id"], changes["previous_id"])

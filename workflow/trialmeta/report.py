@@ -1,33 +1,41 @@
 """The self-contained HTML report: it reads the pipeline's results, never refits.
 
 Figures are embedded as data URIs so the file opens offline; each number of
-the harmonised table carries its quote and page (click to show).
+the harmonised table carries its quote and page (click to show). The methods
+paragraph is written from the settings and the results actually present, with
+numbered references, as metafor's ``reporter()`` does. Apart from the run date
+in its header, the same inputs give the same report.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import html
 import importlib.metadata
+import io
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from PIL import Image
 
-from trialmeta.plots import heterogeneity_text, model_label
+from trialmeta.plots import heterogeneity_text, model_label, primary_analysis, subgroup_test_text
 
 CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-details.src summary{cursor:pointer;color:#0072B2}
+details.src summary{cursor:pointer;color:#0072B2;text-decoration:underline dotted}
 details.src blockquote{margin:4px 0;padding:4px 8px;background:#f7f7f7;border-left:3px solid #0072B2;max-width:40em;font-size:0.95em}
+details.fig>summary{cursor:pointer;font-weight:600;margin:0.6em 0}
 .flag{color:#D55E00}
-img{max-width:100%}
+img{max-width:100%;height:auto;display:block;margin:0.5em 0}
 .note{color:#555;font-size:0.9em}
+nav ul{columns:3;font-size:0.9em}
+section.endpoint{border-top:2px solid #0072B2;margin-top:2em}
 """
 SOFTWARE = ("snakemake", "pdfplumber", "numpy", "scipy", "pandas", "statsmodels", "lifelines", "matplotlib")
 METHOD_NAMES = {
@@ -40,6 +48,7 @@ METHOD_NAMES = {
     "SJ": "the Sidik-Jonkman estimator of τ²",
     "EB": "the empirical Bayes estimator of τ²",
     "HE": "the Hedges estimator of τ²",
+    "GLMM": "a binomial-normal generalised linear mixed model (logit link, exact binomial likelihood, no continuity correction)",
 }
 MEASURE_NAMES = {
     "PLO": "the logit transformation",
@@ -52,33 +61,71 @@ CI_NAMES = {
     "hk": "the Knapp-Hartung method (t distribution with k-1 degrees of freedom)",
     "hk_adhoc": "the Knapp-Hartung method with the ad hoc correction that never lets the interval be narrower than the normal one",
 }
-REFERENCES = [
-    "Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw 36(3). doi:10.18637/jss.v036.i03",
-    "DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188. doi:10.1016/0197-2456(86)90046-2",
-    "Viechtbauer W (2005). Bias and efficiency of meta-analytic variance estimators in the random-effects model. J Educ Behav Stat 30:261-293. doi:10.3102/10769986030003261",
-    "Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression with a single covariate. Stat Med 22:2693-2710. doi:10.1002/sim.1482",
-    "Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med 21:1539-1558. doi:10.1002/sim.1186",
-    "Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in the case of the binomial. Biometrika 26:404-413. doi:10.1093/biomet/26.4.404",
-]
+# Each method's references, cited in the order the methods paragraph first needs them.
+REFERENCES = {
+    "metafor": "Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw 36(3):1-48. doi:10.18637/jss.v036.i03",
+    "GLMM": "Stijnen T, Hamza TH, Özdemir P (2010). Random effects meta-analysis of event outcome in the framework of the generalized linear mixed model with applications in sparse data. Stat Med 29:3046-3067. doi:10.1002/sim.4040",
+    "DL": "DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188. doi:10.1016/0197-2456(86)90046-2",
+    "REML": "Viechtbauer W (2005). Bias and efficiency of meta-analytic variance estimators in the random-effects model. J Educ Behav Stat 30:261-293. doi:10.3102/10769986030003261",
+    "PM": "Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377-385. doi:10.6028/jres.087.022",
+    "HS": "Hunter JE, Schmidt FL (2004). Methods of meta-analysis: correcting error and bias in research findings. 2nd ed. Sage.",
+    "SJ": "Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation for meta-analysis. J R Stat Soc C 54:367-384. doi:10.1111/j.1467-9876.2005.00489.x",
+    "EB": "Morris CN (1983). Parametric empirical Bayes inference: theory and applications. J Am Stat Assoc 78:47-55. doi:10.1080/01621459.1983.10477920",
+    "HE": "Hedges LV, Olkin I (1985). Statistical methods for meta-analysis. Academic Press.",
+    "PFT": "Miller JJ (1978). The inverse of the Freeman-Tukey double arcsine transformation. Am Stat 32:138. doi:10.1080/00031305.1978.10479283",
+    "hk": "Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression with a single covariate. Stat Med 22:2693-2710. doi:10.1002/sim.1482",
+    "i2": "Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med 21:1539-1558. doi:10.1002/sim.1186",
+    "pi": "Riley RD, Higgins JPT, Deeks JJ (2011). Interpretation of random effects meta-analyses. BMJ 342:d549. doi:10.1136/bmj.d549",
+    "exact": "Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in the case of the binomial. Biometrika 26:404-413. doi:10.1093/biomet/26.4.404",
+    "subgroups": "Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to meta-analysis. Wiley. doi:10.1002/9780470743386",
+    "metareg": "Thompson SG, Higgins JPT (2002). How should meta-regression analyses be undertaken and interpreted? Stat Med 21:1559-1573. doi:10.1002/sim.1187",
+    "egger": "Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple, graphical test. BMJ 315:629-634. doi:10.1136/bmj.315.7109.629",
+    "trimfill": "Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and adjusting for publication bias in meta-analysis. Biometrics 56:455-463. doi:10.1111/j.0006-341X.2000.00455.x",
+    "km": "Kaplan EL, Meier P (1958). Nonparametric estimation from incomplete observations. J Am Stat Assoc 53:457-481. doi:10.1080/01621459.1958.10501452",
+    "lifelines": "Davidson-Pilon C (2019). lifelines: survival analysis in Python. J Open Source Softw 4(40):1317. doi:10.21105/joss.01317",
+}
+REFERENCE_OF_METHOD = {"GLMM": "GLMM", "DL": "DL", "REML": "REML", "ML": "REML", "PM": "PM", "HS": "HS", "SJ": "SJ", "EB": "EB", "HE": "HE"}
+
+
+@dataclass(frozen=True)
+class Methods:
+    """The methods paragraphs and the references they cite, numbered in citation order."""
+
+    paragraphs: tuple[str, ...]
+    references: tuple[str, ...]
 
 
 def _e(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     return html.escape(str(value))
 
 
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value))
+
+
 def _pct(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+    return "" if _missing(value) else f"{100 * float(value):.1f}%"
 
 
 def _num(value, fmt="{:.3g}") -> str:
-    return "" if value is None or pd.isna(value) else fmt.format(float(value))
+    return "" if _missing(value) else fmt.format(float(value))
 
 
-def _table(frame: pd.DataFrame, columns: list[str], formats: dict | None = None) -> str:
-    formats = formats or {}
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+def _p(value) -> str:
+    return "" if _missing(value) else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _interval(estimate, low, high) -> str:
+    if _missing(estimate):
+        return ""
+    return f"{_pct(estimate)} [{_pct(low)}, {_pct(high)}]"
+
+
+def _table(frame: pd.DataFrame, columns: list[str], formats: dict | None = None, headers: dict | None = None) -> str:
+    formats, headers = formats or {}, headers or {}
+    head = "".join(f"<th>{_e(headers.get(c, c))}</th>" for c in columns)
     body = []
     for _, row in frame.iterrows():
         cells = []
@@ -92,58 +139,169 @@ def _table(frame: pd.DataFrame, columns: list[str], formats: dict | None = None)
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _img(path: str | Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+def _rows_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A table of already escaped cells."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _screen_png(path: Path) -> tuple[bytes, int]:
+    """The 300 dpi figure at 150 dpi with a 64-colour palette, and its CSS width at 96 dpi.
+
+    Sharp on high-density screens and a tenth of the bytes, so a report with
+    dozens of figures stays a few megabytes; the 300 dpi files are beside it.
+    """
+    with Image.open(path) as image:
+        width, height = image.size
+        small = image.convert("RGB").resize((width // 2, height // 2), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue(), round(width * 96 / 300)
+
+
+def _img(path: str | Path | None, alt: str) -> str:
+    if path is None or not Path(path).exists():
+        return f"<p class='note'>Figure not available: {html.escape(alt)}.</p>"
+    data, width = _screen_png(Path(path))
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"<img alt='{html.escape(alt)}' width='{width}' src='data:image/png;base64,{encoded}'>"
 
 
 def _endpoint_value_cell(row) -> str:
-    if not pd.isna(row["events"]) and not pd.isna(row["total"]):
+    if not _missing(row["events"]) and not _missing(row["total"]):
         shown = f"{row['events']}/{row['total']}"
-    elif not pd.isna(row["total"]) and row["endpoint"] == "n_treated":
+    elif not _missing(row["total"]) and row["endpoint"] == "n_treated":
         shown = f"{row['total']}"
-    elif not pd.isna(row["estimate"]):
+    elif not _missing(row["estimate"]):
         shown = f"{row['estimate']:.3g}"
     else:
         shown = "?"
-    page = "" if pd.isna(row["page"]) else f"page {row['page']}: "
+    page = "" if _missing(row["page"]) else f"page {row['page']}: "
+    page_attribute = "" if _missing(row["page"]) else f" data-page='{row['page']}'"
     return (
-        f"<details class='src'><summary>{html.escape(shown)}</summary>"
+        f"<details class='src'{page_attribute}><summary>{html.escape(shown)}</summary>"
         f"<blockquote>{html.escape(page)}{_e(row['quote'])} <span class='note'>({_e(row['source'])})</span></blockquote></details>"
     )
 
 
-def methods_text(config: dict) -> str:
-    """A methods paragraph from the settings and results actually used (as metafor's reporter())."""
+def _landmarks(details: dict) -> list[tuple[str, dict]]:
+    # by endpoint, then landmark in time order (results.json sorts keys as text: 12m before 6m)
+    return sorted((details.get("landmarks") or {}).items(), key=lambda item: (item[1]["label"], item[1].get("landmark_months") or 0))
+
+
+def _entries(details: dict) -> list[dict]:
+    return [*details.get("endpoints", {}).values(), *(entry for _, entry in _landmarks(details))]
+
+
+def _present(details: dict, key: str) -> list[dict]:
+    return [e for e in _entries(details) if e.get(key)]
+
+
+def methods(config: dict, details: dict | None = None) -> Methods:
+    """Methods paragraphs from the settings and the results actually used (as metafor's reporter())."""
+    details = details or {}
     pooling = config["pooling"]
     primary = pooling["analyses"][0]
-    parts = [
-        f"Proportions were pooled with {MEASURE_NAMES[primary['measure']]} using "
-        f"{METHOD_NAMES[primary['method']]}"
-        + ("" if primary["method"] == "FE" else ", in a random-effects model")
-        + f"; {int(pooling['level'] * 100)}% confidence intervals of the pooled estimates used "
-        f"{CI_NAMES[primary.get('ci_method', 'z')]}."
-    ]
+    cited: list[str] = []
+
+    def cite(*keys: str) -> str:
+        for key in keys:
+            if key not in cited:
+                cited.append(key)
+        return "[" + ", ".join(str(cited.index(k) + 1) for k in keys) + "]"
+
+    first = [f"Proportions were pooled {cite('metafor')} with " + _model_sentence(primary, pooling["level"], cite) + "."]
+    fallback = pooling.get("glmm_fallback")
+    used_fallback = sorted(e["label"] for e in details.get("endpoints", {}).values()
+                           if e.get("primary_note") and any(a.get("primary") for a in e.get("analyses", [])))
+    if fallback and used_fallback:
+        first.append(f"Where the primary model could not be fitted ({', '.join(used_fallback)}), "
+                     + _model_sentence(fallback, pooling["level"], cite) + " took its place.")
     correction = pooling["continuity_correction"]
-    if primary["measure"] in ("PLO", "PR") and correction["to"] != "none":
-        parts.append(
+    if primary["method"] != "GLMM" and primary["measure"] in ("PLO", "PR") and correction["to"] != "none":
+        first.append(
             f"A continuity correction of {correction['add']:g} was added to the event and non-event counts "
             + ("of studies with zero or all events" if correction["to"] == "only0" else f"(rule '{correction['to']}')")
             + "."
         )
-    parts.append(
-        "Heterogeneity is reported as Cochran's Q with its p-value, τ² and I² (computed from τ² as metafor does), "
-        "with a prediction interval for the proportion expected in a new study."
-        " Study-level intervals in the forest plots are exact Clopper-Pearson intervals."
+    first.append(
+        f"Heterogeneity is reported as Cochran's Q with its p-value, τ² and I² (computed from τ² as metafor does) {cite('i2')}, "
+        f"with a prediction interval for the proportion expected in a new study {cite('pi')}. "
+        f"Study-level intervals in the forest plots are exact Clopper-Pearson intervals {cite('exact')}."
     )
+    fitted = [a for a in map(primary_analysis, _entries(details)) if a is not None]
+    if fitted:
+        ks = [a["k"] for a in fitted]
+        first.append(f"The primary analyses combined {min(ks)} to {max(ks)} studies per endpoint.")
+    paragraphs = [" ".join(first)]
     others = pooling["analyses"][1:]
+    sensitivity = []
     if others:
-        parts.append(
+        sensitivity.append(
             "Sensitivity analyses repeated each pooling with: "
-            + "; ".join(f"{a['measure']} / {a['method']} / {a.get('ci_method', 'z')}" for a in others)
-            + "."
+            + "; ".join(f"{a['measure']} / {a['method']} / {a.get('ci_method', 'z')}" for a in others) + "."
         )
-    return " ".join(parts)
+    columns = sorted({c for e in _present(details, "subgroups") for c in e["subgroups"]})
+    models = sorted({e["sensitivity_model"] for e in _entries(details) if e.get("sensitivity_model")})
+    if models and primary["method"] == "GLMM":
+        sensitivity.append(
+            f"The analyses below need inverse-variance weights, which the GLMM has not; they used {', '.join(models)} "
+            "(measure-method-CI)."
+        )
+    if columns:
+        sensitivity.append(
+            f"Subgroups by {', '.join(columns)} were pooled separately with the primary model and compared "
+            f"with the Q test for subgroup differences {cite('subgroups')}."
+        )
+    moderators = sorted({m for e in _present(details, "meta_regression") for m in e["meta_regression"]
+                         if not m.endswith("_note")})
+    if moderators:
+        sensitivity.append(
+            f"Mixed-effects meta-regression on {', '.join(moderators)} {cite('metareg')} tested each moderator's slope."
+        )
+    if _present(details, "leave_one_out") or _present(details, "cumulative"):
+        sensitivity.append("Leave-one-out and cumulative (by publication year) analyses show each study's influence.")
+    if _present(details, "egger"):
+        sensitivity.append(
+            f"Small-study effects were examined with funnel plots and Egger's regression test {cite('egger')} "
+            f"(standard error as predictor, as metafor's regtest), and with trim-and-fill {cite('trimfill')}; "
+            "with fewer than 10 studies these tests have little power."
+        )
+    if sensitivity:
+        paragraphs.append(" ".join(sensitivity))
+    survival = []
+    if details.get("landmarks"):
+        months = sorted({e["landmark_months"] for e in details["landmarks"].values() if e.get("landmark_months")})
+        survival.append(
+            "Survival at landmarks" + (f" ({', '.join(f'{m} months' for m in months)})" if months else "")
+            + " was pooled on the complementary log-log scale, log(-log S), with the primary model; a study without "
+            "a usable measure of precision is listed as excluded with the reason."
+        )
+    if details.get("km"):
+        survival.append(
+            f"Kaplan-Meier curves {cite('km')} were fitted with lifelines {cite('lifelines')} to the patient-level "
+            "data a paper gives; assumptions made where a time was missing are stated with each curve."
+        )
+    if survival:
+        paragraphs.append(" ".join(survival))
+    return Methods(tuple(paragraphs), tuple(REFERENCES[key] for key in cited))
+
+
+def _model_sentence(analysis: dict, level: float, cite) -> str:
+    ci_method = analysis.get("ci_method", "z")
+    method = analysis["method"]
+    if method == "GLMM":
+        text = f"{METHOD_NAMES['GLMM']} {cite('GLMM')}"
+    else:
+        text = (f"{MEASURE_NAMES[analysis['measure']]}" + (f" {cite('PFT')}" if analysis["measure"] == "PFT" else "")
+                + f" using {METHOD_NAMES[method]}" + ("" if method == "FE" else f" {cite(REFERENCE_OF_METHOD[method])}, in a random-effects model"))
+    return (text + f"; {int(round(level * 100))}% confidence intervals of the pooled estimates used {CI_NAMES[ci_method]}"
+            + (f" {cite('hk')}" if ci_method.startswith("hk") else ""))
+
+
+def methods_text(config: dict, details: dict | None = None) -> str:
+    return " ".join(methods(config, details).paragraphs)
 
 
 def software_versions() -> list[tuple[str, str]]:
@@ -156,48 +314,248 @@ def software_versions() -> list[tuple[str, str]]:
     return versions
 
 
+def _title(entry: dict) -> str:
+    months = entry.get("landmark_months") if entry.get("kind") == "landmark" else None
+    return entry["label"] + ("" if months is None else f" at {months} months")
+
+
+def _anchor(name: str) -> str:
+    return "ep-" + "".join(c if c.isalnum() else "-" for c in name)
+
+
+def _summary_rows(details: dict) -> list[list[str]]:
+    rows = []
+    named = [*details.get("endpoints", {}).items(), *_landmarks(details)]
+    for name, entry in named:
+        link = f"<a href='#{_anchor(name)}'>{_e(_title(entry))}</a>"
+        a = primary_analysis(entry)
+        if a is None:
+            reason = entry.get("primary_note") or "no poolable study"
+            rows.append([link, str(len(entry["studies"])), "", f"not estimable: {_e(reason)}", "", "", ""])
+            continue
+        rows.append([
+            link, str(a["k"]), _e(a.get("n_total")), _interval(a["estimate_prop"], a["ci_low_prop"], a["ci_high_prop"]),
+            "" if a.get("pi_low_prop") is None else f"[{_pct(a['pi_low_prop'])}, {_pct(a['pi_high_prop'])}]",
+            _num(a.get("i2"), "{:.0f}%"), _num(a.get("tau2")),
+        ])
+    return rows
+
+
+def _note(entry: dict, key: str) -> str:
+    """Why an analysis is missing: "<key>_note" is a string, or a dict by column for subgroups and meta-regression."""
+    reason = entry.get(f"{key}_note") or entry.get("sensitivity_note")
+    if isinstance(reason, dict):
+        reason = "; ".join(f"{column}: {why}" for column, why in reason.items())
+    reason = reason or ("not computed by the pooling stage" if key not in entry else "not estimable")
+    return f"<p class='note'>Not estimable: {_e(reason)}</p>"
+
+
+def _column_note(entry: dict, key: str, column: str) -> str:
+    notes = entry.get(f"{key}_note")
+    reason = notes.get(column) if isinstance(notes, dict) else notes
+    return f"<p class='note'>By {_e(column)}: not estimable: {_e(reason or 'not in results.json')}</p>"
+
+
+def _subgroups_html(entry: dict, figures: dict, name: str) -> str:
+    out = ["<h3>Subgroups</h3>"]
+    subgroups = entry.get("subgroups") or {}
+    notes = entry.get("subgroups_note") if isinstance(entry.get("subgroups_note"), dict) else {}
+    if not subgroups and not notes:
+        return out[0] + _note(entry, "subgroups")
+    for column in notes:
+        out.append(_column_note(entry, "subgroups", column))
+    for column, subgroup in subgroups.items():
+        rows = [[_e(g["group"]), str(g["k"]), _interval(g["estimate"], g["ci_low"], g["ci_high"]),
+                 _num(g.get("i2"), "{:.0f}%"), _num(g.get("tau2")), _e(", ".join(g["studies"]))]
+                for g in subgroup["groups"]]
+        out.append(f"<h4>By {_e(column)}</h4>")
+        out.append(_rows_table([column, "k", "Estimate [95% CI]", "I²", "τ²", "Studies"], rows))
+        out.append(f"<p>{html.escape(subgroup_test_text(subgroup))}.</p>")
+        out.append(_img(figures.get(f"forest_{name}_by_{column}"), f"Forest plot of {entry['label']} by {column}"))
+    return "\n".join(out)
+
+
+def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
+    out = ["<h3>Sensitivity analyses</h3>"]
+    if entry.get("leave_one_out"):
+        rows = [[_e(r["omitted"]), str(r["k"]), _interval(r["estimate"], r["ci_low"], r["ci_high"]),
+                 _num(r.get("i2"), "{:.0f}%"), _num(r.get("tau2"))] for r in entry["leave_one_out"]]
+        out.append("<h4>Leave-one-out</h4>" + _rows_table(["Omitted", "k", "Estimate [95% CI]", "I²", "τ²"], rows))
+        out.append(_img(figures.get(f"leave_one_out_{name}"), f"Leave-one-out forest of {entry['label']}"))
+    else:
+        out.append("<h4>Leave-one-out</h4>" + _note(entry, "leave_one_out"))
+    if entry.get("cumulative"):
+        out.append("<h4>Cumulative by year</h4>")
+        out.append(_img(figures.get(f"cumulative_{name}"), f"Cumulative forest of {entry['label']}"))
+    else:
+        out.append("<h4>Cumulative by year</h4>" + _note(entry, "cumulative"))
+    out.append("<h4>Small-study effects</h4>")
+    egger, fill = entry.get("egger"), entry.get("trim_and_fill")
+    if egger:
+        out.append(f"<p>Egger's regression test: statistic {_num(egger.get('stat'), '{:.2f}')}, p {_p(egger.get('pval'))}; "
+                   f"limit estimate (SE → 0) {_num(egger.get('limit_estimate'))} on the model scale."
+                   + (f" <span class='flag'>{_e(egger['warning'])}</span>" if egger.get("warning") else "") + "</p>")
+    else:
+        out.append(_note(entry, "egger"))
+    if fill:
+        out.append(f"<p>Trim-and-fill: {fill.get('k0')} studies filled on the {_e(fill.get('side'))} side; adjusted "
+                   f"estimate {_interval(fill.get('estimate'), fill.get('ci_low'), fill.get('ci_high'))}."
+                   + (f" <span class='flag'>{_e(fill['warning'])}</span>" if fill.get("warning") else "") + "</p>")
+    if entry.get("funnel"):
+        out.append(_img(figures.get(f"funnel_{name}"), f"Funnel plot of {entry['label']}"))
+    out.append("<h4>Meta-regression</h4>")
+    regressions = entry.get("meta_regression") or {}
+    notes = entry.get("meta_regression_note") if isinstance(entry.get("meta_regression_note"), dict) else {}
+    if not regressions and not notes:
+        out.append(_note(entry, "meta_regression"))
+    for moderator in notes:
+        out.append(_column_note(entry, "meta_regression", moderator))
+    for moderator, r in regressions.items():
+        out.append(f"<p>{_e(moderator)}: slope {_num(r['slope'])} [{_num(r.get('slope_ci_low'))}, "
+                   f"{_num(r.get('slope_ci_high'))}] per unit on the {_e(r['measure'])} scale, p {_p(r.get('slope_p'))}; "
+                   f"k = {r['k']}, residual τ² {_num(r.get('tau2'))}.</p>")
+        out.append(_img(figures.get(f"bubble_{name}_{moderator}"), f"Bubble plot of {entry['label']} on {moderator}"))
+    return "\n".join(out)
+
+
+def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, fmt: dict, forest: bool = True) -> str:
+    out = [f"<section class='endpoint' id='{_anchor(name)}'><h2>{_e(_title(entry))}</h2>"]
+    first = primary_analysis(entry)
+    if first is None:
+        out.append(f"<p class='note'>No pooled estimate: {_e(entry.get('primary_note') or 'no poolable study')}.</p>")
+    else:
+        out.append(f"<p><b>{html.escape(model_label(first))}</b>: "
+                   f"{_interval(first['estimate_prop'], first['ci_low_prop'], first['ci_high_prop'])}"
+                   f" from {first['k']} studies. {html.escape(heterogeneity_text(first))}.</p>")
+        for note in first.get("notes", []):
+            out.append(f"<p class='note'>{_e(note)}</p>")
+    if forest:
+        out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {entry['label']}"))
+    if entry.get("kind") == "landmark":
+        rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & (pooled["landmark_months"] == entry["landmark_months"])]
+    else:
+        rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & pooled["landmark_months"].isna()]
+    if not rows.empty:
+        out.append("<h3>Pooled estimates, all configured analyses</h3>")
+        out.append(_table(rows, ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
+                                 "pi_low", "pi_high", "tau2", "i2", "q", "q_p"], fmt))
+    if entry.get("excluded"):
+        out.append("<p class='note'>Not pooled: " + "; ".join(f"{_e(x['study'])} ({_e(x['reason'])})"
+                                                              for x in entry["excluded"]) + "</p>")
+    for note in entry.get("notes", []):
+        out.append(f"<p class='note'>{_e(note)}</p>")
+    if entry.get("sensitivity_note"):
+        out.append(f"<p class='note'>Subgroups and sensitivity analyses: {_e(entry['sensitivity_note'])}.</p>")
+    if entry["studies"] and entry.get("kind") != "landmark":
+        out.append(_subgroups_html(entry, figures, name))
+        out.append(_sensitivity_html(entry, figures, name))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _changes_html(changes: dict | None, primary: dict) -> str:
+    out = ["<h2 id='changes'>What changed since the last run</h2>"]
+    if changes is None:
+        return out[0] + "<p class='note'>No history was kept for this run.</p>"
+    if changes["previous_id"] is None:
+        return out[0] + (f"<p>First recorded run (snapshot <code>{_e(changes['current_id'])}</code>): "
+                         f"{len(changes['studies_added'])} studies, nothing to compare with.</p>")
+    out.append(f"<p class='note'>Snapshot <code>{_e(changes['previous_id'])}</code> → <code>{_e(changes['current_id'])}</code>.</p>")
+    out.append("<p>Studies added: " + (_e(", ".join(changes["studies_added"])) or "none") + ". Studies removed: "
+               + (_e(", ".join(changes["studies_removed"])) or "none") + ".</p>")
+    if changes["recurated"]:
+        rows = [[_e(r["study"]), _e(c["value"]), _e(_value_text(c["old"])), _e(_value_text(c["new"]))]
+                for r in changes["recurated"] for c in r["changes"]]
+        out.append("<h3>Values changed (re-extracted or re-curated)</h3>" + _rows_table(["Study", "Value", "Before", "Now"], rows))
+    else:
+        out.append("<p>No study's values changed.</p>")
+    is_primary = [r for r in changes["pooled"] if r["measure"] == primary["measure"] and r["method"] == primary["method"]
+                  and r["ci_method"] == primary.get("ci_method", "z")]
+    if is_primary:
+        rows = []
+        for r in is_primary:
+            old, new = r["old"] or {}, r["new"] or {}
+            name = r["endpoint"] + ("" if r.get("landmark_months") is None else f" at {r['landmark_months']:g} months")
+            shift = "" if r["estimate_shift"] is None else f"{100 * r['estimate_shift']:+.1f} points"
+            rows.append([_e(name), _e(old.get("k", "")), _interval(old.get("estimate"), old.get("ci_low"), old.get("ci_high")) or "not pooled",
+                         _e(new.get("k", "")), _interval(new.get("estimate"), new.get("ci_low"), new.get("ci_high")) or "not pooled", shift])
+        out.append("<h3>Pooled estimates that moved (primary analysis)</h3>"
+                   + _rows_table(["Endpoint", "k before", "Before", "k now", "Now", "Shift"], rows))
+    else:
+        out.append("<p>No pooled estimate of the primary analysis moved.</p>")
+    return "\n".join(out)
+
+
+def _value_text(value: dict | None) -> str:
+    if value is None:
+        return "absent"
+    if value.get("events") is not None and value.get("total") is not None:
+        return f"{value['events']}/{value['total']} ({value.get('source')})"
+    return f"{_num(value.get('estimate'))} ({value.get('source')})"
+
+
+def _km_html(details: dict, figures: dict) -> str:
+    out = ["<h2 id='km'>Kaplan-Meier curves (patient-level data)</h2>"]
+    km = details.get("km")
+    if not km:
+        return out[0] + f"<p class='note'>{_e(details.get('km_note') or 'No study gives patient-level survival data.')}</p>"
+    out.append(_img(figures.get("km_curves"), "Kaplan-Meier curves with numbers at risk"))
+    rows = [[_e(study), "yes" if c.get("approximate") else "no", _e("; ".join(c.get("assumptions", [])) or "none")]
+            for study, c in km.items()]
+    out.append(_rows_table(["Study", "Approximate", "Assumptions"], rows))
+    return "\n".join(out)
+
+
 def build_report(
     endpoints: pd.DataFrame, studies: pd.DataFrame, pooled: pd.DataFrame, checks: pd.DataFrame,
     failures: pd.DataFrame, details: dict, figures: dict[str, str], config: dict,
+    audit: pd.DataFrame | None = None, changes: dict | None = None, run_date: str = "",
 ) -> str:
+    """The report; `figures` maps a figure's name (file stem, e.g. forest_relapse) to its PNG."""
     primary = config["pooling"]["analyses"][0]
-    is_primary = (
-        (pooled["measure"] == primary["measure"]) & (pooled["method"] == primary["method"])
-        & (pooled["ci_method"] == primary.get("ci_method", "z"))
-    )
     fmt = {c: _pct for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
-    fmt.update({"tau2": _num, "i2": lambda v: _num(v, "{:.1f}%"), "q": _num, "q_p": _num})
+    fmt.update({"tau2": _num, "i2": lambda v: _num(v, "{:.1f}%"), "q": _num, "q_p": _p})
+    method_text = methods(config, details)
+    landmarks = details.get("landmarks") or {}
+    nav = [("summary", "Summary"), ("changes", "What changed"), ("methods", "Methods")]
+    nav += [(_anchor(n), e["label"]) for n, e in details["endpoints"].items()]
+    nav += [(_anchor(n), _title(e)) for n, e in _landmarks(details)]
+    nav += [("km", "Kaplan-Meier curves"), ("studies", "Studies"), ("harmonised", "Harmonised table"),
+            ("checks", "Checks"), ("audit", "Curation audit"), ("failures", "Failures"), ("software", "Software")]
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>trialmeta report</title>", f"<style>{CSS}</style></head><body>",
         "<h1>Meta-analysis report</h1>",
-        f"<p class='note'>{len(studies)} studies from {len(studies) + len(failures)} papers; "
-        f"papers folder <code>{_e(config['papers_dir'])}</code>. Generated {_dt.date.today().isoformat()}.</p>",
-        "<h2>Summary of pooled endpoints (primary analysis)</h2>",
-        _table(pooled[is_primary], ["endpoint", "k", "n_total", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "tau2"], fmt),
-        "<h2>Methods</h2>", f"<p>{html.escape(methods_text(config))}</p>",
+        f"<p class='note'>{len(studies)} studies from {len(studies) + len(failures)} papers; papers folder "
+        f"<code>{_e(config['papers_dir'])}</code>." + (f" Run date {_e(run_date)}." if run_date else "") + "</p>",
+        "<nav><ul>" + "".join(f"<li><a href='#{a}'>{_e(t)}</a></li>" for a, t in nav) + "</ul></nav>",
+        "<h2 id='summary'>Summary of pooled endpoints (primary analysis)</h2>",
+        f"<p class='note'>{html.escape(model_label({**primary, 'ci_method': primary.get('ci_method', 'z')}))}; "
+        "estimates in percent with 95% CI and prediction interval.</p>",
+        _rows_table(["Endpoint", "k", "Patients", "Estimate [95% CI]", "Prediction interval", "I²", "τ²"], _summary_rows(details)),
+        _changes_html(changes, primary),
+        "<h2 id='methods'>Methods</h2>",
+        *(f"<p>{html.escape(p)}</p>" for p in method_text.paragraphs),
+        "<h3>References</h3><ol>" + "".join(f"<li>{html.escape(r)}</li>" for r in method_text.references) + "</ol>",
     ]
-    for endpoint, detail in details["endpoints"].items():
-        out.append(f"<h2 id='{_e(endpoint)}'>{_e(detail['label'])}</h2>")
-        if detail["analyses"]:
-            first = detail["analyses"][0]
-            out.append(f"<p>{html.escape(model_label(first))}. {html.escape(heterogeneity_text(first))}.</p>")
-            for note in first["notes"]:
-                out.append(f"<p class='note'>{_e(note)}</p>")
-        out.append(_img(figures[endpoint], f"Forest plot: {detail['label']}"))
-        rows = pooled[pooled["endpoint"] == endpoint]
-        if not rows.empty:
-            out.append("<h3>All analyses</h3>")
-            out.append(_table(rows, ["measure", "method", "ci_method", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p"], fmt))
-        if detail["excluded"]:
-            out.append("<p class='note'>Not pooled: " + "; ".join(f"{_e(x['study'])} ({_e(x['reason'])})" for x in detail["excluded"]) + "</p>")
-    out.append("<h2>Studies</h2>")
+    for name, entry in details["endpoints"].items():
+        out.append(_endpoint_html(entry, name, pooled, figures, fmt))
+    if landmarks:
+        out.append("<h2>Survival at landmarks</h2>")
+        # one figure with a block per landmark entry (its name is fixed before the data are known)
+        out.append(_img(figures.get("forest_landmarks"), "Forest plot of survival at landmarks"))
+        for name, entry in _landmarks(details):
+            out.append(_endpoint_html(entry, name, pooled, figures, fmt, forest=False))
+    out.append(_km_html(details, figures))
+    out.append("<h2 id='studies'>Studies</h2>")
     out.append(_table(studies, list(studies.columns)))
-    out.append("<h2>Harmonised endpoint table</h2><p class='note'>Click a value to see the sentence or table cell it came from.</p>")
+    out.append("<h2 id='harmonised'>Harmonised endpoint table</h2>"
+               "<p class='note'>Click a value to see the sentence or table cell it came from, and its page.</p>")
     head = "".join(f"<th>{c}</th>" for c in ("study", "endpoint", "landmark (months)", "value", "estimate", "95% CI", "SE", "flags"))
     body = []
     for _, row in endpoints.iterrows():
-        ci = "" if pd.isna(row["ci_low"]) else f"{_pct(row['ci_low'])} – {_pct(row['ci_high'])}"
+        ci = "" if _missing(row["ci_low"]) else f"{_pct(row['ci_low'])} – {_pct(row['ci_high'])}"
         estimate = _num(row["estimate"]) if row["endpoint"] == "followup_median_months" else _pct(row["estimate"])
         body.append(
             f"<tr><td>{_e(row['study'])}</td><td>{_e(row['endpoint'])}</td><td class='num'>{_num(row['landmark_months'], '{:g}')}</td>"
@@ -205,11 +563,18 @@ def build_report(
             f"<td class='num'>{_num(row['se'])}</td><td class='flag'>{_e(row['flags'])}</td></tr>"
         )
     out.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
-    out.append("<h2>Checks</h2>")
+    out.append("<h2 id='checks'>Checks</h2>")
     out.append(_table(checks, list(checks.columns)) if not checks.empty else "<p>No check raised a flag.</p>")
-    out.append("<h2>Papers that could not be processed</h2>")
+    out.append("<h2 id='audit'>Curation audit</h2>")
+    if audit is None:
+        out.append("<p class='note'>No curation audit table in this run.</p>")
+    elif audit.empty:
+        out.append("<p>No curation decision changed an extracted value.</p>")
+    else:
+        out.append(_table(audit, list(audit.columns)))
+    out.append("<h2 id='failures'>Papers that could not be processed</h2>")
     out.append(_table(failures, list(failures.columns)) if not failures.empty else "<p>None.</p>")
-    out.append("<h2>References</h2><ol>" + "".join(f"<li>{html.escape(r)}</li>" for r in REFERENCES) + "</ol>")
-    out.append("<h2>Software</h2><p class='note'>" + ", ".join(f"{n} {v}" for n, v in software_versions()) + "</p>")
+    out.append("<h2 id='software'>Software</h2><p class='note'>" + ", ".join(f"{n} {v}" for n, v in software_versions())
+               + (f". Run date {_e(run_date)}." if run_date else ".") + "</p>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -1,0 +1,323 @@
+"""Figure structure (rows, labels, diamonds, panels), from hand-made results.json entries.
+
+The entries follow /work/results_contract.md (the pool stage's output); their
+numbers are made up and only have to be consistent enough to draw. The tests
+check what a reader sees (which rows, which labels, how many diamonds), not pixels.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.patches import Polygon
+
+from trialmeta import plots
+
+STUDIES = [
+    # study, year, events, total, weight (%), target
+    ("Alpha", 2019, 9, 12, 24.0, "CD19"),
+    ("Beta", 2020, 3, 20, 22.0, "CD19"),
+    ("Gamma", 2021, 5, 14, 20.0, "CD19/CD22"),
+    ("Delta", 2022, 0, 9, 12.0, "CD19/CD22"),
+    ("Epsilon", None, 11, 30, 22.0, "CD19/CD22"),
+]
+
+
+def _analysis(method, measure="PLO", ci_method="hk", estimate=0.3, primary=False):
+    return {
+        "endpoint": "relapse", "measure": measure, "method": method, "ci_method": ci_method, "k": 5, "n_total": 85,
+        "estimate_prop": estimate, "ci_low_prop": estimate - 0.12, "ci_high_prop": estimate + 0.15,
+        "pi_low_prop": None if method == "FE" else 0.05, "pi_high_prop": None if method == "FE" else 0.75,
+        "tau2": 0.0 if method == "FE" else 0.41, "i2": 0.0 if method == "FE" else 52.3, "h2": 2.1, "q": 8.4,
+        "q_p": 0.078, "primary": primary, "notes": [],
+    }
+
+
+def contract_entry() -> dict:
+    """A proportion endpoint with every key of the contract filled in."""
+    studies = [
+        {"study": s, "paper": s.lower(), "year": y, "events": e, "total": n, "estimate": e / n,
+         "ci_low": max(e / n - 0.2, 0.0), "ci_high": min(e / n + 0.2, 1.0), "weight": w, "flags": ""}
+        for s, y, e, n, w, _ in STUDIES
+    ]
+    group = {
+        "CD19": {"group": "CD19", "k": 2, "studies": ["Alpha", "Beta"], "estimate": 0.4, "ci_low": 0.1,
+                 "ci_high": 0.8, "pi_low": None, "pi_high": None, "tau2": 1.2, "i2": 80.0, "q": 5.1, "q_p": 0.024},
+        "CD19/CD22": {"group": "CD19/CD22", "k": 3, "studies": ["Gamma", "Delta", "Epsilon"], "estimate": 0.3,
+                      "ci_low": 0.15, "ci_high": 0.5, "pi_low": 0.02, "pi_high": 0.9, "tau2": 0.1, "i2": 10.0,
+                      "q": 2.2, "q_p": 0.33},
+    }
+    return {
+        "endpoint": "relapse", "label": "Relapse", "kind": "proportion", "landmark_months": None,
+        "studies": studies,
+        "excluded": [{"study": "Zeta", "paper": "zeta", "reason": "impossible value: events_exceed_total"}],
+        "analyses": [_analysis("REML", primary=True), _analysis("FE", estimate=0.28), _analysis("DL", "PFT", "z")],
+        "subgroups": {"target": {"column": "target", "q_between": 0.31, "q_between_df": 1, "q_between_p": 0.58,
+                                 "groups": [group["CD19"], group["CD19/CD22"]]}},
+        "meta_regression": {"year": {
+            "moderator": "year", "measure": "PLO", "k": 4, "intercept": 250.0, "slope": -0.124, "slope_se": 0.2,
+            "slope_p": 0.54, "slope_ci_low": -0.9, "slope_ci_high": 0.65, "qm": 0.38, "qm_df": 1, "qm_p": 0.54,
+            "tau2": 0.5,
+            "points": [{"study": s, "x": y, "yi": -1.0 + 0.2 * i, "vi": 0.3, "weight": w}
+                       for i, (s, y, _, _, w, _) in enumerate(STUDIES) if y is not None],
+        }},
+        "leave_one_out": [
+            {"omitted": s, "k": 4, "estimate": 0.3 + 0.01 * i, "ci_low": 0.15, "ci_high": 0.5, "tau2": 0.3,
+             "i2": 40.0 + i, "q": 6.0, "q_p": 0.1}
+            for i, (s, *_rest) in enumerate(STUDIES)
+        ],
+        "cumulative": [
+            {"added": s, "year": y, "k": i + 1, "estimate": 0.3, "ci_low": 0.3 - 0.3 / (i + 1),
+             "ci_high": 0.3 + 0.3 / (i + 1), "tau2": None if i == 0 else 0.2, "i2": None if i == 0 else 30.0}
+            for i, (s, y, *_rest) in enumerate(STUDIES)
+        ],
+        "funnel": {"measure": "PLO", "pooled_yi": -0.85,
+                   "points": [{"study": s, "yi": -1.5 + 0.3 * i, "sei": 0.3 + 0.1 * i} for i, (s, *_r) in enumerate(STUDIES)]},
+        "egger": {"stat": 1.2, "pval": 0.31, "df": 3, "slope": 1.1, "slope_se": 0.9, "limit_estimate": -1.4,
+                  "limit_ci_low": -2.5, "limit_ci_high": -0.3, "warning": "k < 10: low power"},
+        "trim_and_fill": {"k0": 2, "side": "left", "estimate": 0.25, "ci_low": 0.12, "ci_high": 0.45,
+                          "filled": [{"yi": -2.0, "sei": 0.5}, {"yi": -2.3, "sei": 0.7}], "warning": None},
+    }
+
+
+def not_estimable_entry() -> dict:
+    """One study only: the contract's keys are null with the reason in <key>_note."""
+    entry = contract_entry()
+    entry["studies"] = entry["studies"][:1]
+    entry["analyses"] = [{**_analysis("REML", primary=True), "k": 1, "q": 0.0}]
+    for key in ("subgroups", "meta_regression", "leave_one_out", "cumulative", "funnel", "egger", "trim_and_fill"):
+        entry[key] = None
+        entry[f"{key}_note"] = "k = 1: too few studies"
+    return entry
+
+
+def glmm_entry() -> dict:
+    """A GLMM primary (no study weights) with the sensitivity analyses from REML, as the pool stage writes it."""
+    entry = contract_entry()
+    glmm = {**_analysis("GLMM", ci_method="z", estimate=0.32, primary=True), "tau2": 0.5, "i2": None}
+    reml = {**entry["analyses"][0], "primary": False}
+    entry["analyses"] = [glmm, reml]
+    entry["sensitivity_model"] = "PLO-REML-hk"
+    for study in entry["studies"]:
+        study["weight"] = None
+    entry["subgroups_note"] = {"population": "needs at least 2 subgroups with a known population; found 1"}
+    return entry
+
+
+def landmarks() -> dict:
+    rfs = copy.deepcopy(contract_entry())
+    rfs.update({"endpoint": "rfs", "label": "Relapse-free survival", "kind": "landmark",
+                "landmark_months": 12, "excluded": [{"study": "Epsilon", "paper": "epsilon",
+                                                    "reason": "reported at 24 months only"}]})
+    for study in rfs["studies"]:
+        study["events"] = None
+    rfs["studies"][0]["ci_high"] = 1.08  # a reported CI running past 100%
+    rfs["studies"] = rfs["studies"][:4]
+    os_ = {"endpoint": "os", "label": "Overall survival", "kind": "landmark", "landmark_months": 24,
+           "studies": [], "excluded": [], "analyses": []}
+    return {"rfs_12m": rfs, "os_24m": os_}
+
+
+def km() -> dict:
+    return {
+        "Alpha": {"timeline": [0, 2, 5, 9, 14, 24], "survival": [1, 0.9, 0.8, 0.7, 0.7, 0.6],
+                  "ci_low": [1, 0.7, 0.55, 0.45, 0.45, 0.35], "ci_high": [1, 0.98, 0.93, 0.87, 0.87, 0.8],
+                  "at_risk_times": [0, 6, 12, 18, 24], "at_risk": [12, 9, 7, 6, 3],
+                  "assumptions": ["censored at median follow-up where no time is given"], "approximate": True},
+        "Beta": {"timeline": [0, 3, 8, 20], "survival": [1, 0.95, 0.85, 0.8], "ci_low": [1, 0.8, 0.65, 0.6],
+                 "ci_high": [1, 1, 0.95, 0.92], "at_risk_times": [0, 6, 12, 18], "at_risk": [20, 18, 15, 10],
+                 "assumptions": [], "approximate": False},
+    }
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def diamonds(ax) -> list[Polygon]:
+    return [p for p in ax.patches if isinstance(p, Polygon)]
+
+
+def squares(ax) -> list:
+    return [line for line in ax.lines if line.get_marker() == "s"]
+
+
+def test_forest_rows_labels_counts_and_two_diamonds_when_common_effect_is_configured():
+    fig = plots.forest_figure(contract_entry())
+    left, plot, right = fig.axes
+    labels = texts(left)
+    assert "Alpha (2019)" in labels and "Epsilon" in labels and "0/9" in labels
+    assert len(squares(plot)) == 5
+    # primary random-effects diamond and the configured common-effect one
+    assert len(diamonds(plot)) == 2
+    assert "Random effects (REML, PLO, Knapp-Hartung)" in labels and "Common effect (PLO)" in labels
+    assert "Prediction interval" in labels
+    assert "Heterogeneity: I² = 52%, τ² = 0.41, Q = 8.40 (df = 4), p = 0.078" in labels
+    # the right-hand columns: estimate [CI] in percent and weight; 9/12 = 75.0%
+    assert "75.0 [55.0, 95.0]" in texts(right) and "24.0%" in texts(right)
+    assert plot.get_xlabel() == "Proportion (%)"
+    assert [t.get_text() for t in plot.get_xticklabels()] == ["0", "25", "50", "75", "100"]
+
+
+def test_squares_are_sized_by_weight():
+    fig = plots.forest_figure(contract_entry())
+    sizes = {round(line.get_xdata()[0], 4): line.get_markersize() for line in squares(fig.axes[1])}
+    # Alpha (24%) is the heaviest, Delta (12%) the lightest: marker side ~ sqrt(weight)
+    assert sizes[0.75] == pytest.approx(11.0)
+    assert sizes[0.0] == pytest.approx(11.0 * (12 / 24) ** 0.5)
+
+
+def test_forest_without_a_common_effect_analysis_has_one_diamond():
+    entry = contract_entry()
+    entry["analyses"] = [entry["analyses"][0], entry["analyses"][2]]
+    assert len(diamonds(plots.forest_figure(entry).axes[1])) == 1
+
+
+@pytest.mark.parametrize("k", [2, 200])
+def test_forest_grows_with_k_and_keeps_a_row_height(k):
+    entry = contract_entry()
+    entry["studies"] = [dict(entry["studies"][i % 5], study=f"Study {i}") for i in range(k)]
+    fig = plots.forest_figure(entry)
+    assert len(squares(fig.axes[1])) == k
+    # every row gets the same physical height, whatever k
+    rows = len(plots.forest_rows(entry))
+    assert fig.get_figheight() == pytest.approx(plots.FIXED_HEIGHT_IN + plots.ROW_HEIGHT_IN * (rows + 1))
+
+
+def test_subgroup_forest_has_a_block_and_a_diamond_per_group_and_the_between_test():
+    fig = plots.subgroup_forest_figure(contract_entry(), "target")
+    left, plot, _ = fig.axes
+    labels = texts(left)
+    assert "target = CD19" in labels and "target = CD19/CD22" in labels
+    assert labels.count("Subgroup estimate (k = 2)") == 1 and labels.count("Subgroup estimate (k = 3)") == 1
+    # two groups + primary + common effect
+    assert len(diamonds(plot)) == 4
+    assert len(squares(plot)) == 5
+    assert "Test for subgroup differences: Q = 0.31 (df = 1), p = 0.580" in labels
+    # each block lists its own studies, in the group's order
+    order = [t for t in labels if t in ("Alpha (2019)", "Beta (2020)", "Gamma (2021)", "Delta (2022)", "Epsilon")]
+    assert order == ["Alpha (2019)", "Beta (2020)", "Gamma (2021)", "Delta (2022)", "Epsilon"]
+
+
+def test_leave_one_out_and_cumulative_have_a_row_per_step_and_the_full_estimate():
+    loo = plots.leave_one_out_figure(contract_entry())
+    labels = texts(loo.axes[0])
+    assert [t for t in labels if t.startswith("Omitting ")] == [f"Omitting {s[0]}" for s in STUDIES]
+    assert len(diamonds(loo.axes[1])) == 1
+    assert "44%" in texts(loo.axes[2])  # I² of the fifth omission
+    cumulative = plots.cumulative_figure(contract_entry())
+    labels = texts(cumulative.axes[0])
+    assert [t for t in labels if t.startswith("+ ")][:2] == ["+ Alpha (2019)", "+ Beta (2020)"]
+    assert "NA" in texts(cumulative.axes[2])  # I² of one study is not estimable
+
+
+@pytest.mark.parametrize("draw", [
+    plots.leave_one_out_figure, plots.cumulative_figure, plots.funnel_figure,
+    lambda e: plots.subgroup_forest_figure(e, "target"), lambda e: plots.bubble_figure(e, "year"),
+])
+def test_impossible_analyses_draw_a_panel_naming_the_reason(draw):
+    fig = draw(not_estimable_entry())
+    assert len(fig.axes) == 1
+    assert "Not estimable: k = 1: too few studies" in texts(fig.axes[0])
+
+
+def test_keys_absent_from_results_are_named_not_crashed_on():
+    entry = contract_entry()
+    del entry["funnel"]
+    fig = plots.funnel_figure(entry)
+    assert any("'funnel' is not in results.json" in t for t in texts(fig.axes[0]))
+    fig = plots.subgroup_forest_figure(contract_entry(), "age_group")
+    assert any("no analysis by 'age_group' in results.json" in t for t in texts(fig.axes[0]))
+
+
+def test_funnel_shows_studies_filled_points_and_eggers_line():
+    fig = plots.funnel_figure(contract_entry())
+    ax = fig.axes[0]
+    studies, filled = ax.collections[1], ax.collections[2]
+    assert len(studies.get_offsets()) == 5 and len(filled.get_offsets()) == 2
+    egger = next(line for line in ax.lines if line.get_label() == "Egger's regression line")
+    # yi = limit + slope * sei: at sei = 0 the line meets the limit estimate -1.4
+    assert egger.get_xdata()[0] == pytest.approx(-1.4) and egger.get_ydata()[0] == 0
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # precise studies at the top
+    assert ax.get_xlabel() == "Logit proportion"
+    assert any("k < 10: low power" in t for t in texts(ax))
+
+
+def test_bubble_plot_has_a_bubble_per_study_with_a_year_and_the_fitted_line():
+    fig = plots.bubble_figure(contract_entry(), "year")
+    ax = fig.axes[0]
+    assert len(ax.collections[0].get_offsets()) == 4  # Epsilon has no year
+    line = ax.lines[0]
+    x0, x1 = line.get_xdata()
+    y0, y1 = line.get_ydata()
+    assert (y1 - y0) / (x1 - x0) == pytest.approx(-0.124)
+    assert ax.get_xlabel() == "year"
+
+
+def test_landmark_figure_has_a_block_per_entry_with_exclusions():
+    fig = plots.landmarks_figure(landmarks())
+    left, plot, right = fig.axes
+    labels = texts(left)
+    assert "Relapse-free survival at 12 months" in labels and "Overall survival at 24 months" in labels
+    assert "Excluded: Epsilon (reported at 24 months only)" in labels
+    assert any(t.startswith("Not estimable: no study reports") for t in labels)
+    assert len(squares(plot)) == 4
+    assert "n = 12" in labels  # no events for survival: the patients are shown
+    # the CI past 100% ends in an arrow at the axis limit
+    assert any(line.get_marker() == ">" and line.get_xdata()[0] == 1.0 for line in plot.lines)
+    assert plot.get_xlabel() == "Survival (%)"
+
+
+def test_km_curves_with_numbers_at_risk_and_approximation_marked():
+    fig = plots.km_figure(km())
+    curve, table = fig.axes
+    assert [t.get_text() for t in curve.get_legend().get_texts()] == ["Alpha (approximate)", "Beta"]
+    assert texts(table) == ["12", "9", "7", "6", "3", "20", "18", "15", "10"]
+    assert any("censored at median follow-up" in t.get_text() for t in fig.texts)
+    empty = plots.km_figure({})
+    assert "Not estimable: no study gives patient-level survival data" in texts(empty.axes[0])
+
+
+def test_svg_and_png_are_byte_identical_across_saves(tmp_path):
+    outputs = []
+    for run in ("a", "b"):
+        png, svg = tmp_path / f"{run}.png", tmp_path / f"{run}.svg"
+        plots.save_figure(plots.forest_figure(contract_entry()), str(png), str(svg))
+        outputs.append((png.read_bytes(), svg.read_bytes()))
+    assert outputs[0] == outputs[1]
+
+
+def test_glmm_primary_sizes_squares_by_patients_and_subgroups_use_the_named_model():
+    entry = glmm_entry()
+    fig = plots.forest_figure(entry)
+    left, plot, right = fig.axes
+    labels = texts(left)
+    assert "Random effects (binomial-normal GLMM, z)" in labels
+    assert "Squares sized by number of patients: the primary model has no study weights" in labels
+    assert "Weight" not in texts(right) and "24.0%" not in texts(right)
+    sizes = {round(line.get_xdata()[0], 4): line.get_markersize() for line in squares(plot)}
+    # Epsilon has the most patients (30): full size; Delta (9): sqrt(9/30) of it
+    assert sizes[round(11 / 30, 4)] == pytest.approx(11.0)
+    assert sizes[0.0] == pytest.approx(11.0 * (9 / 30) ** 0.5)
+    sub = texts(plots.subgroup_forest_figure(entry, "target").axes[0])
+    # the overall diamond beside the subgroups is the REML model the subgroups were pooled with
+    assert "Random effects (REML, PLO, Knapp-Hartung)" in sub and "Random effects (binomial-normal GLMM, z)" not in sub
+    reason = texts(plots.subgroup_forest_figure(entry, "population").axes[0])
+    assert "Not estimable: needs at least 2 subgroups with a known population; found 1" in reason
+
+
+def test_primary_not_fitted_draws_studies_and_says_why():
+    entry = contract_entry()
+    entry["analyses"] = [{**entry["analyses"][0], "estimate_prop": None, "ci_low_prop": None, "ci_high_prop": None}]
+    entry["primary_note"] = "PLO-GLMM-z could not be fitted (all studies at 0%); no fallback configured"
+    fig = plots.forest_figure(entry)
+    assert len(squares(fig.axes[1])) == 5 and diamonds(fig.axes[1]) == []
+    assert any(t.endswith("no fallback configured") for t in texts(fig.axes[0]))
