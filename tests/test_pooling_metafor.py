@@ -194,3 +194,19 @@ def test_too_few_studies_give_a_reason_not_a_result():
     assert len(detail["leave_one_out"]) == 2
     assert math.isclose(detail["cumulative"][-1]["estimate"], next(
         a["estimate_prop"] for a in detail["analyses"] if a["primary"]), rel_tol=1e-12)
+
+
+def test_subgroup_test_that_cannot_be_computed_is_a_note_not_a_crash():
+    # three identical studies: under Knapp-Hartung their subgroup's SE is 0 (metafor's too), so the
+    # common-effect test between subgroups has a zero variance and cannot be computed
+    endpoints, studies = tables("k2")
+    endpoints = pd.concat([endpoints.iloc[[0]]] * 3 + [endpoints.iloc[[1]]], ignore_index=True)
+    endpoints["study"] = endpoints["paper"] = ["a", "b", "c", "d"]
+    endpoints["events"] = pd.array([9, 9, 9, 22], dtype="Int64")
+    endpoints["total"] = pd.array([12, 12, 12, 22], dtype="Int64")
+    studies = pd.DataFrame({"study": list("abcd"), "year": [2020] * 4, "target": ["CD19"] * 3 + ["CD19/CD22"]})
+    config = pooling([{"measure": "PLO", "method": "REML", "ci_method": "hk"}], subgroups=["target"])
+    pooled, details = pool_all(endpoints, studies, ["cr_cri"], config)
+    detail = details["endpoints"]["cr_cri"]
+    assert detail["subgroups"] == {} and "not estimable" in detail["subgroups_note"]["target"]
+    assert not pd.isna(pooled.iloc[0]["estimate"])

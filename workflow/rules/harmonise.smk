@@ -8,15 +8,17 @@ rule harmonise:
         curation=curation_files,
         curation_schema=os.path.join(workflow.basedir, "workflow", "schemas", "curation.schema.yaml"),
     output:
-        endpoints=results("tables", "endpoints.csv"),
-        studies=results("tables", "studies.csv"),
-        checks=results("tables", "checks.csv"),
-        failures=results("tables", "failures.csv"),
-        audit=results("tables", "audit.csv"),
+        endpoints=report(results("tables", "endpoints.csv"), caption="../report/endpoints.rst", category="Tables"),
+        studies=report(results("tables", "studies.csv"), caption="../report/studies.rst", category="Tables"),
+        checks=report(results("tables", "checks.csv"), caption="../report/checks.rst", category="Tables"),
+        failures=report(results("tables", "failures.csv"), caption="../report/failures.rst", category="Tables"),
+        audit=report(results("tables", "audit.csv"), caption="../report/audit.rst", category="Tables"),
+        patients=report(results("tables", "patients.csv"), caption="../report/patients.rst", category="Tables"),
     params:
         curation_dir=CURATION_DIR,
         endpoints_table=ENDPOINTS_TABLE,
         settings=config["harmonise"],
+        level=config["pooling"]["level"],
     conda:
         CONDA_ENV
     log:

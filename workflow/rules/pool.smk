@@ -5,8 +5,9 @@ rule pool:
     input:
         endpoints=results("tables", "endpoints.csv"),
         studies=results("tables", "studies.csv"),
+        patients=results("tables", "patients.csv"),
     output:
-        pooled=results("tables", "pooled.csv"),
+        pooled=report(results("tables", "pooled.csv"), caption="../report/pooled.rst", category="Tables"),
         details=results("pooled", "results.json"),
     params:
         endpoints=config["endpoints"],

@@ -10,6 +10,7 @@ sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).pa
 import _log  # noqa: E402
 
 from trialmeta.io import write_csv, write_json  # noqa: E402
+from trialmeta.patient_level import curves  # noqa: E402
 from trialmeta.pooling import pool_all  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
@@ -18,6 +19,8 @@ studies = pd.read_csv(snakemake.input.studies, dtype={"year": "Int64", "n_treate
 pooled, details = pool_all(
     endpoints, studies, snakemake.params.endpoints, snakemake.params.pooling, snakemake.params.survival  # noqa: F821
 )
+patients = pd.read_csv(snakemake.input.patients)  # noqa: F821
+details["km"] = curves(patients, snakemake.params.pooling["level"])  # noqa: F821
 write_csv(snakemake.output.pooled, pooled)  # noqa: F821
 write_json(snakemake.output.details, details)  # noqa: F821
 log.info("pooled %d rows", len(pooled))

@@ -68,6 +68,9 @@ class Curation:
     cohort: dict = field(default_factory=dict)
     followup_max_months: float | None = None
     decisions: tuple[Decision, ...] = ()
+    # event times of single patients of the per-patient table, as the text gives them
+    patient_times: dict = field(default_factory=dict)
+    patient_time_unit: str = "days"
 
     @property
     def file(self) -> str:
@@ -124,4 +127,6 @@ def load_curation(path: str | Path) -> Curation:
         cohort=dict(data.get("cohort", {})),
         followup_max_months=data.get("followup_max_months"),
         decisions=tuple(decisions),
+        patient_times={str(k): dict(v) for k, v in data.get("patient_times", {}).items()},
+        patient_time_unit=data.get("patient_time_unit", "days"),
     )

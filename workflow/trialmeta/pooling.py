@@ -168,7 +168,12 @@ def _subgroups(
             continue
         subset = effects.subset(known)
         members = {name: subset.subset(groups[known] == name) for name in names}
-        test = subgroup_analysis(subset, groups[known], analysis.method, analysis.ci_method, pooling["level"], control)
+        try:
+            test = subgroup_analysis(subset, groups[known], analysis.method, analysis.ci_method, pooling["level"], control)
+        except (ValueError, np.linalg.LinAlgError) as err:
+            # e.g. a Knapp-Hartung subgroup whose studies agree exactly has SE 0: no test between subgroups
+            notes[column] = f"subgroup analysis not estimable: {err}"
+            continue
         results[column] = {
             "column": column, "model": analysis.label,
             "q_between": test.q_between, "q_between_df": test.q_between_df, "q_between_p": test.q_between_p,
@@ -194,7 +199,11 @@ def _meta_regressions(fitted: Fitted, moderators: dict[str, list], studies: list
             notes[name] = f"needs at least 3 studies with a known {name} and 2 distinct values"
             continue
         subset = effects.subset(known)
-        fit = meta_regression(subset, {name: x[known]}, analysis.method, analysis.ci_method, pooling["level"], control)
+        try:
+            fit = meta_regression(subset, {name: x[known]}, analysis.method, analysis.ci_method, pooling["level"], control)
+        except (ValueError, np.linalg.LinAlgError) as err:
+            notes[name] = f"not estimable: {err}"
+            continue
         weights = 1.0 / (subset.vi + fit.tau2)
         results[name] = {
             "moderator": name, "model": analysis.label, "measure": analysis.measure, "k": fit.k,
@@ -248,8 +257,15 @@ def _sensitivity(
         "measure": analysis.measure, "model": analysis.label, "pooled_yi": fit.estimate,
         "points": [{"study": s, "yi": float(y), "sei": float(math.sqrt(v))} for s, y, v in zip(studies, effects.yi, effects.vi)],
     }
+    # degenerate data (e.g. standard errors that do not vary) make the regressions singular
+    not_estimable = (ValueError, np.linalg.LinAlgError)
     if k >= 3:
-        egger = egger_test(effects, *args)
+        try:
+            egger = egger_test(effects, *args)
+        except not_estimable as err:
+            out["egger"], out["egger_note"] = None, f"not estimable: {err}"
+            out["trim_and_fill"], out["trim_and_fill_note"] = None, f"not estimable: {err}"
+            return out, group_fits
         out["egger"] = {
             "stat": egger.stat, "pval": egger.pval, "df": _finite(egger.df), "slope": egger.slope, "slope_se": egger.slope_se,
             "limit_estimate": egger.limit_estimate, "limit_ci_low": egger.limit_ci_low, "limit_ci_high": egger.limit_ci_high,
@@ -257,7 +273,7 @@ def _sensitivity(
         }
         try:
             filled = trim_and_fill(effects, *args)
-        except ValueError as err:
+        except not_estimable as err:
             out["trim_and_fill"], out["trim_and_fill_note"] = None, str(err)
         else:
             # the filled studies have no sample sizes: the PFT back-transformation uses those of the observed ones
