@@ -1,7 +1,15 @@
 # Stage 1: one job per paper, numbers with provenance -> extracted/{paper}.json.
-# A paper that cannot be read (encrypted, image-only, not UTF-8, ...) still gets
-# its JSON, holding an error record instead of candidates, so one bad file never
-# stops the others and the failure reaches failures.csv.
+# A paper that cannot be read (encrypted, image-only, not UTF-8, ...) or that
+# exceeds the per-paper time or memory limit (config `paper_limits`) still gets
+# its JSON, holding an error record instead of candidates, so one bad file
+# never stops the others and the failure reaches failures.csv.
+
+from dataclasses import asdict
+
+from trialmeta.limits import PaperLimits
+
+# checked here, so a bad value stops the run before any job starts
+PAPER_LIMITS = PaperLimits(**config.get("paper_limits", {}))
 
 
 rule extract:
@@ -10,12 +18,15 @@ rule extract:
         lexicon=config["lexicon"],
     output:
         results("extracted", "{paper}.json"),
+    params:
+        limits=asdict(PAPER_LIMITS),
     conda:
         CONDA_ENV
     log:
         results("logs", "extract", "{paper}.log"),
     resources:
-        mem_mb=1000,
-        runtime=10,
+        # the reader's own start-up memory plus its per-paper allowance; a little over its time limit
+        mem_mb=300 + PAPER_LIMITS.memory_mb,
+        runtime=1 + int(PAPER_LIMITS.seconds) // 60,
     script:
         "../scripts/extract.py"

@@ -90,6 +90,7 @@ class Document:
 ERROR_KINDS = (
     "empty",
     "not_pdf",
+    "too_large",
     "encrypted",
     "truncated",
     "image_only",

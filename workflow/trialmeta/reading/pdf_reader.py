@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from dataclasses import dataclass
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
 from .model import DocumentError, Passage, Span, Table
@@ -71,6 +73,88 @@ def _open(data: bytes, path: str):
                 "truncated", path, f"the PDF ends early ({len(data)} bytes, no end-of-file marker); download it again"
             ) from err
         raise DocumentError("unreadable", path, f"the PDF cannot be parsed ({cause!r}); re-save it with a PDF tool") from err
+
+
+def _check_page_count(n_pages: int, path: str, settings: ReadSettings) -> None:
+    if n_pages > settings.max_pages:
+        raise DocumentError(
+            "too_many_pages", path,
+            f"the PDF has {n_pages} pages, more than max_pages={settings.max_pages}; "
+            "raise the limit if this is really one paper",
+        )
+
+
+def _declared_pages(pdf) -> int:
+    """The page count the page tree declares: known before any page is built
+    (building thousands of pages takes seconds); 0 when it is missing or odd."""
+    try:
+        count = resolve1(resolve1(pdf.doc.catalog["Pages"])["Count"])
+    except Exception:  # a damaged catalog: the pages themselves are counted next
+        return 0
+    return count if isinstance(count, int) else 0
+
+
+# Inflated in pieces of this size, so that measuring a stream never holds it.
+_INFLATE_CHUNK = 1 << 20
+
+
+def _decoded_size(stream, limit: int) -> int:
+    """Bytes a content stream decodes to, counted up to just past `limit`.
+
+    Flate (nearly every content stream) is inflated piece by piece and thrown
+    away; a stream under another filter counts as its stored size.
+    """
+    stream = resolve1(stream)
+    if not isinstance(stream, PDFStream):
+        return 0
+    if stream.data is not None:
+        return len(stream.data)
+    data = stream.rawdata or b""
+    if stream.decipher:
+        data = stream.decipher(stream.objid, stream.genno, data, stream.attrs)
+    filters = [name for name, _ in stream.get_filters()]
+    if len(filters) != 1 or filters[0] not in LITERALS_FLATE_DECODE:
+        return len(data)
+    inflater = zlib.decompressobj()
+    size = 0
+    try:
+        while size <= limit:
+            piece = inflater.decompress(data, _INFLATE_CHUNK)
+            if not piece:
+                break
+            size += len(piece)
+            data = inflater.unconsumed_tail
+    except zlib.error:
+        pass  # damaged data: pdfminer's own repair decides what is left of it
+    return size
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether `err` is a MemoryError, or wraps one (pdfplumber wraps pdfminer's errors)."""
+    while err is not None:
+        if isinstance(err, MemoryError) or any(isinstance(arg, MemoryError) for arg in err.args):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _check_content_size(page, path: str, settings: ReadSettings) -> None:
+    """Refuse a page whose drawing instructions would take minutes and
+    gigabytes to interpret (a decompression bomb, or a damaged or generated
+    file), before pdfminer inflates them whole. Forms and other streams the
+    page uses are bounded by the per-paper time and memory limits instead."""
+    limit = settings.max_page_content_bytes
+    try:
+        size = sum(_decoded_size(stream, limit) for stream in page.page_obj.contents)
+    except Exception:  # an odd content entry: leave it to the page reader
+        return
+    if size > limit:
+        raise DocumentError(
+            "too_large", path,
+            f"page {page.page_number}'s content decompresses to more than max_page_content_bytes={limit} "
+            "bytes (a decompression bomb or a damaged file; a journal page holds well under 1 MB); "
+            "re-save the PDF with a PDF tool or leave it out",
+        )
 
 
 def _rules(page, settings: ReadSettings) -> list[Rule]:
@@ -160,23 +244,24 @@ def _tables(
 
 def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
     warnings: list[str] = []
-    with _open(data, path) as pdf:
+    pdf = _open(data, path)
+    # before `with`: closing a pdfplumber PDF first builds every page (seconds for thousands)
+    _check_page_count(_declared_pages(pdf), path, settings)
+    with pdf:
         try:
             n_pages = len(pdf.pages)
         except Exception as err:  # a broken page tree surfaces here
             kind = "truncated" if _truncated(data) else "unreadable"
             raise DocumentError(kind, path, f"the PDF's page list cannot be read ({err!r})") from err
-        if n_pages > settings.max_pages:
-            raise DocumentError(
-                "too_many_pages", path,
-                f"the PDF has {n_pages} pages, more than max_pages={settings.max_pages}; "
-                "raise the limit if this is really one paper",
-            )
+        _check_page_count(n_pages, path, settings)
         pages: list[_Page] = []
         for page in pdf.pages:
+            _check_content_size(page, path, settings)
             try:
                 pages.append(_read_page(page, settings))
             except Exception as err:  # pdfminer raises many kinds on damaged content
+                if _out_of_memory(err):
+                    raise MemoryError(f"page {page.page_number}") from err  # the whole paper fails, not one page
                 warnings.append(f"page {page.page_number} could not be read ({type(err).__name__}); it is left out")
     if not pages:
         kind = "truncated" if _truncated(data) else "unreadable"

@@ -13,6 +13,9 @@ from dataclasses import dataclass, fields
 class ReadSettings:
     # --- whole document ---------------------------------------------------
     max_pages: int = 300  # more pages than this -> DocumentError("too_many_pages")
+    # Decoded drawing instructions of one page beyond this -> DocumentError("too_large");
+    # journal pages hold tens of kilobytes, pages with detailed vector figures a few megabytes.
+    max_page_content_bytes: int = 20_000_000
     drop_references: bool = True  # move the reference list to Document.removed
 
     # --- glyphs, rows and words ------------------------------------------
