@@ -58,8 +58,34 @@ def harmonise_sources(wildcards=None):
     return [ENDPOINTS_TABLE] if ENDPOINTS_TABLE else extracted_files()
 
 
-def forest_plots(extension):
-    return [results("figures", f"forest_{endpoint}.{extension}") for endpoint in config["endpoints"]]
+# Figures: every file name is fixed by the configuration.
+# One subgroup forest per configured column and one bubble plot per moderator
+# (results.json "subgroups" and "meta_regression" are keyed by the same names).
+SUBGROUP_COLUMNS = config["pooling"]["subgroups"]
+MODERATORS = config["pooling"]["moderators"]
+SURVIVAL_FIGURES = ["forest_landmarks", "km_curves"]
+
+
+def _figure(name, extension):
+    return results("figures", f"{name}.{extension}")
+
+
+def endpoint_figure_names(endpoint):
+    """Every figure of one endpoint, in the order scripts/figures.py draws them."""
+    return [
+        f"forest_{endpoint}",
+        *(f"forest_{endpoint}_by_{column}" for column in SUBGROUP_COLUMNS),
+        f"leave_one_out_{endpoint}",
+        f"cumulative_{endpoint}",
+        f"funnel_{endpoint}",
+        *(f"bubble_{endpoint}_{moderator}" for moderator in MODERATORS),
+    ]
+
+
+def figure_files(extension, wildcards=None):
+    """All figures of the run (input of the report and of `rule all`)."""
+    names = [name for endpoint in config["endpoints"] for name in endpoint_figure_names(endpoint)]
+    return [_figure(name, extension) for name in names + SURVIVAL_FIGURES]
 
 
 def final_outputs():
@@ -68,7 +94,7 @@ def final_outputs():
         results("tables", "studies.csv"),
         results("tables", "audit.csv"),
         results("tables", "pooled.csv"),
-        *forest_plots("png"),
-        *forest_plots("svg"),
+        *figure_files("png"),
+        *figure_files("svg"),
         results("report.html"),
     ]

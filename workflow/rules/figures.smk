@@ -3,35 +3,6 @@
 # pool stage runs; an analysis that turns out impossible is drawn as a
 # "not estimable: <reason>" panel rather than left out.
 
-# One subgroup forest per configured column and one bubble plot per moderator
-# (results.json "subgroups" and "meta_regression" are keyed by the same names).
-SUBGROUP_COLUMNS = config["pooling"]["subgroups"]
-MODERATORS = config["pooling"]["moderators"]
-SURVIVAL_FIGURES = ["forest_landmarks", "km_curves"]
-
-
-def _figure(name, extension):
-    return results("figures", f"{name}.{extension}")
-
-
-def endpoint_figure_names(endpoint):
-    """Every figure of one endpoint, in the order scripts/figures.py draws them."""
-    return [
-        f"forest_{endpoint}",
-        *(f"forest_{endpoint}_by_{column}" for column in SUBGROUP_COLUMNS),
-        f"leave_one_out_{endpoint}",
-        f"cumulative_{endpoint}",
-        f"funnel_{endpoint}",
-        *(f"bubble_{endpoint}_{moderator}" for moderator in MODERATORS),
-    ]
-
-
-def figure_files(extension, wildcards=None):
-    """All figures of the run (input of the report and of `rule all`)."""
-    names = [name for endpoint in config["endpoints"] for name in endpoint_figure_names(endpoint)]
-    return [_figure(name, extension) for name in names + SURVIVAL_FIGURES]
-
-
 rule endpoint_figures:
     input:
         details=results("pooled", "results.json"),

@@ -1,13 +1,6 @@
 # Stage 5: a self-contained HTML report that reads results only.
 
 
-def audit_table(wildcards):
-    """The curation audit, when a rule of this workflow writes it or it is already there."""
-    path = results("tables", "audit.csv")
-    written = any(path in map(str, rule.output) for rule in workflow.rules)
-    return [path] if written or os.path.exists(path) else []
-
-
 rule report_html:
     input:
         endpoints=results("tables", "endpoints.csv"),
@@ -17,7 +10,7 @@ rule report_html:
         pooled=results("tables", "pooled.csv"),
         details=results("pooled", "results.json"),
         figures=figure_files("png"),
-        audit=audit_table,
+        audit=results("tables", "audit.csv"),
     output:
         html=report(
             results("report.html"),
@@ -34,7 +27,8 @@ rule report_html:
         ),
     params:
         config=config,
-        history=results("history"),
+        # the history folder beside changes.json
+        history=lambda wildcards, output: os.path.dirname(output.changes),
     conda:
         CONDA_ENV
     log:

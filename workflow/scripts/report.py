@@ -19,7 +19,7 @@ inputs = snakemake.input  # noqa: F821
 tables = {name: pd.read_csv(getattr(inputs, name)) for name in ("endpoints", "studies", "pooled", "checks", "failures")}
 for name in ("events", "total", "page"):
     tables["endpoints"][name] = tables["endpoints"][name].astype("Int64")
-audit = pd.read_csv(inputs.audit[0]) if inputs.audit else None
+audit = pd.read_csv(inputs.audit)
 figures = {Path(path).stem: path for path in inputs.figures}
 
 snapshot = history.snapshot(tables["pooled"], tables["studies"], tables["endpoints"])
