@@ -25,9 +25,9 @@ test: setup
 evaluate: setup
 	$(BIN)/python tools/evaluate_extraction.py
 
+# The benchmark table of the README (docs/benchmarks.md): about half an hour on 2 cores
 bench: setup
-	$(BIN)/python tools/bench_reading.py
-	$(BIN)/python tools/bench_pooling.py
+	$(BIN)/python tools/benchmark.py
 
 clean:
 	rm -rf results/extracted results/tables results/figures results/pooled results/logs results/report.html .snakemake

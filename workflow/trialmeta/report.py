@@ -152,7 +152,14 @@ def _screen_png(path: Path) -> tuple[bytes, int]:
     Sharp on high-density screens and a tenth of the bytes, so a report with
     dozens of figures stays a few megabytes; the 300 dpi files are beside it.
     """
-    with Image.open(path) as image:
+    # the figures are this pipeline's own output, not untrusted input: a forest of hundreds of
+    # studies at 300 dpi is far above Pillow's decompression-bomb guard, and that is expected
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        image = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+    with image:
         width, height = image.size
         small = image.convert("RGB").resize((width // 2, height // 2), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
