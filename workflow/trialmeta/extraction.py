@@ -25,6 +25,7 @@ from trialmeta.numbers import (
     parse_int,
     split_sentences,
 )
+from trialmeta.records import failed_record
 from trialmeta.reading import Document, DocumentError, Passage, ReadSettings, Table, read_document
 
 # How much each quantity form says on its own: counts with a denominator are
@@ -964,15 +965,11 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
     reader's error (kind and a message naming the file), so the pipeline goes
     on with the other papers and reports this one in failures.csv.
     """
-    name = Path(path).name
-    record: dict = {"paper": Path(path).stem, "file": name, "lexicon": Path(lexicon.source).name}
     try:
         document = read_document(path, settings or ReadSettings())
     except DocumentError as err:
-        record.update(
-            status="failed", error={"kind": err.kind, "message": str(err)}, tables=[], candidates=[], chosen=[]
-        )
-        return record
+        return failed_record(path, lexicon.source, err.kind, str(err))
+    record: dict = {"paper": Path(path).stem, "file": Path(path).name, "lexicon": Path(lexicon.source).name}
     candidates = extract_candidates(document, lexicon)
     choices = choose(candidates, {t.name: t.grade_split for t in lexicon.endpoints if t.grade_split})
     # a choice may be made from a candidate (the enrolled count standing in for the treated one)

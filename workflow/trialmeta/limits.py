@@ -26,6 +26,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from trialmeta.records import failed_record as record_of_failure
+
 # Exit codes of the child for the outcomes it can name itself.
 _OUT_OF_MEMORY = 3
 _INTERNAL_ERROR = 4
@@ -57,13 +59,7 @@ class InterruptedExtraction(RuntimeError):
 
 
 def failed_record(path: str, lexicon_path: str, kind: str, message: str) -> dict:
-    """An extraction record for a paper that gave no result (the shape of
-    `trialmeta.extraction.extract_paper`'s failures)."""
-    return {
-        "paper": Path(path).stem, "file": Path(path).name, "lexicon": Path(lexicon_path).name,
-        "status": "failed", "error": {"kind": kind, "message": f"{path}: {message}"},
-        "candidates": [], "chosen": [],
-    }
+    return record_of_failure(path, lexicon_path, kind, f"{path}: {message}")
 
 
 def extract_within_limits(path: str, lexicon_path: str, limits: PaperLimits = PaperLimits()) -> tuple[dict, str]:
