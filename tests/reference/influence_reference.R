@@ -13,8 +13,7 @@ suppressPackageStartupMessages({
 
 datasets <- fromJSON(file.path("tests", "reference", "metafor_reference.json"))$datasets
 rma_control <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)
-fmt <- function(x) ifelse(is.na(x), '"NA"', sprintf("%.17g", as.numeric(x)))
-vec <- function(x) structure(paste0("[", paste(fmt(x), collapse = ","), "]"), class = "json")
+source(file.path("tests", "reference", "json_numbers.R"))
 
 cases <- list()
 for (name in c("cart_mrd", "cart_relapse", "some_zero", "hetero_k30", "k2")) {

@@ -14,21 +14,7 @@ suppressPackageStartupMessages({
 
 out_path <- file.path("tests", "reference", "survival_reference.json")
 
-json_number <- function(x) {
-  if (is.na(x) && !is.nan(x)) return('"NA"')
-  if (is.nan(x)) return('"NaN"')
-  if (is.infinite(x)) return(if (x > 0) '"Inf"' else '"-Inf"')
-  sprintf("%.17g", x)
-}
-num <- function(x) {
-  if (is.null(x) || length(x) == 0) return(structure('"NA"', class = "json"))
-  stopifnot(length(x) == 1)
-  structure(json_number(as.numeric(x)), class = "json")
-}
-vec <- function(x) {
-  structure(paste0("[", paste(vapply(as.numeric(x), json_number, ""), collapse = ","), "]"),
-            class = "json")
-}
+source(file.path("tests", "reference", "json_numbers.R"))
 
 # ------------------------------------------------------------ Kaplan-Meier ---
 # A small hand-made cohort with tied event times, ties between events and
