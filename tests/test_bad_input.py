@@ -138,7 +138,6 @@ def test_a_paper_without_numbers_is_read_and_gives_no_values(bad_run):
     assert "no_numbers" not in set(_table(results, "endpoints")["paper"])
 
 
-@pytest.mark.xfail(strict=True, reason="harmonise does not yet report a readable paper without any endpoint value")
 def test_a_paper_without_numbers_gets_a_failure_row(bad_run):
     _, _, results, _ = bad_run
     failures = _table(results, "failures")
@@ -274,7 +273,6 @@ def test_a_percentage_above_100_is_never_pooled(impossible_tables):
     assert "no_count" in _row(endpoints, "impossible", "mrd_neg")["flags"].split(";")
 
 
-@pytest.mark.xfail(strict=True, reason="harmonise does not yet flag an estimate outside [0, 1] (104% survival)")
 def test_every_estimate_outside_0_1_is_flagged(impossible_tables):
     endpoints = impossible_tables["endpoints"]
     proportions = endpoints[endpoints["endpoint"] != "followup_median_months"]

@@ -101,6 +101,8 @@ def test_stale_decision_is_a_check_line_and_the_paper_finishes(tmp_path):
     ("decisions:\n  - {endpoint: cr, decision: reject, reason: r}\n", r"decisions/0/endpoint: 'cr' is not one of"),
     ("decisions:\n  - {endpoint: os, landmark: 1 yr, decision: reject, reason: r}\n", r"decisions/0/landmark: '1 yr' does not match"),
     ("decisions:\n  - {endpoint: os, decision: add, values: {percent: 80, estimate: 0.8}, reason: r}\n", r"decisions/0/values: .* should not be valid"),
+    ("decisions:\n  - {endpoint: mrd_neg, decision: add, values: {events: 16, total: 15}, reason: r}\n",
+     r"decisions/0/values: 16 events is more than the total of 15"),
     ("year: 2020\n", r"\(top level\): 'reason' is a dependency of 'year'"),
 ])
 def test_bad_curation_names_file_and_key(tmp_path, text, where):
@@ -280,6 +282,7 @@ def test_sheet_rows_are_harmonised_like_extracted_ones(tmp_path):
     ("Trial A,a,,cr,,14,15,,,,,,,,", r"row 2 \(line 3\), column endpoint: 'cr' is not one of"),
     ("Trial B,a,,mrd_neg,,14,15,,,,,,,,", r"row 2 \(line 3\), column study: 'Trial B' differs from 'Trial A'"),
     ("Trial A,a,,n_treated,,,16,,,,,,,,", r"row 2 \(line 3\), column endpoint: paper 'a' already has n_treated in row 1"),
+    ("Trial A,a,,mrd_neg,,16,15,,,,,,,,", r"row 2 \(line 3\), column events: 16 events is more than the total of 15"),
 ])
 def test_bad_sheet_row_names_row_and_column(tmp_path, bad, where):
     path = sheet(tmp_path, "Trial A,a,,n_treated,,,15,,,,,,,,", bad)

@@ -106,6 +106,9 @@ def load_curation(path: str | Path) -> Curation:
         low, high = values.get("ci_low"), values.get("ci_high")
         if low is not None and low > high:
             raise CurationError(f"{path}: {key}/values: CI low {low:g} is above CI high {high:g}")
+        events, total = values.get("events"), values.get("total")
+        if events is not None and total is not None and events > total:
+            raise CurationError(f"{path}: {key}/values: {events} events is more than the total of {total}")
         decisions.append(Decision(
             key=key, endpoint=item["endpoint"], landmark_months=landmark, decision=item["decision"],
             values=values, denominator=item.get("denominator"), reason=item["reason"],

@@ -117,6 +117,11 @@ def load_endpoints_table(path: str | Path) -> list[dict]:
             column = str(error.absolute_path[0]) if error.absolute_path else "(row)"
             message = error.message.replace("None is not of type", "an empty cell is not of type")
             raise EndpointsTableError(f"{_where(path, index, column)}: {message} (endpoint {row['endpoint']!r})")
+        if row["events"] is not None and row["total"] is not None and row["events"] > row["total"]:
+            raise EndpointsTableError(
+                f"{_where(path, index, 'events')}: {row['events']} events is more than the total of {row['total']} "
+                f"(endpoint {row['endpoint']!r})"
+            )
         first = first_of_paper.setdefault(row["paper"], (index, row))
         for column in ("study", "trial_ids"):
             if row[column] != first[1][column]:

@@ -51,10 +51,12 @@ ENDPOINTS = (
     "n_treated", "cr_cri", "mrd_neg", "relapse", "relapse_cuminc", "rfs", "lfs", "efs", "os",
     "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus", "followup_median_months",
 )
+# Endpoints whose value is a count or a duration, not a proportion.
+NOT_PROPORTIONS = ("n_treated", "followup_median_months")
 TIME_TO_EVENT = ("relapse_cuminc", "rfs", "lfs", "efs", "os")
 PROPORTIONS = ("cr_cri", "mrd_neg", "relapse", "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus")
 # Flags that make a value unusable for pooling until a curator decides.
-BLOCKING_FLAGS = ("events_exceed_total", "negative_count")
+BLOCKING_FLAGS = ("events_exceed_total", "negative_count", "estimate_outside_0_1")
 # A row of a trial already in the table under another report: never pooled.
 DUPLICATE_FLAG = "duplicate_of:"
 DENOMINATOR_KINDS = ("treated", "evaluable", "enrolled")
@@ -370,6 +372,8 @@ def _check_values(row: Row, cohort: Cohort) -> None:
         exact = 100 * events / total
         if abs(exact - row.percent_printed) > rounding_tolerance(row.percent_printed):
             row.flag("percent_count_mismatch", f"printed {row.percent_printed:g}% but {events}/{total} = {exact:.2f}%")
+    if v["endpoint"] not in NOT_PROPORTIONS and not _missing(estimate) and not 0 <= estimate <= 1:
+        row.flag("estimate_outside_0_1", f"estimate {100 * estimate:g}% is not a proportion")
     low, high = v["ci_low"], v["ci_high"]
     if not _missing(low) and not _missing(high):
         if low < 0 or high > 1:
@@ -590,7 +594,14 @@ def harmonise(records: list[dict], curation_dir: str | None, settings: dict | No
             })
             continue
         curation = _curation_for(paper, curation_dir, failures)
-        results.append(_harmonise_paper(record, curation, settings))
+        result = _harmonise_paper(record, curation, settings)
+        if not result.rows:
+            failures.append({
+                "paper": paper, "stage": "harmonise", "error_kind": "no_values",
+                "message": f"{record['file']}: the text was read but no endpoint value was found in it; check that "
+                           f"it reports trial results, or add its values in a curation file {paper}.yaml",
+            })
+        results.append(result)
     duplicates = find_duplicates([r.summary for r in results], settings["duplicate_rule"], settings["duplicate_min_matches"])
     dropped = {d.paper: d for d in duplicates}
     for result in results:
