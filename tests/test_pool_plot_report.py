@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from scipy import stats
 from matplotlib.patches import Polygon
 
 from trialmeta.plots import forest_figure
@@ -48,6 +49,13 @@ def test_exact_interval_by_hand():
     # Clopper-Pearson for 0/9: upper = 1 - 0.025^(1/9) = 0.3363...
     low, high = exact_ci(0, 9, 0.95)
     assert low == 0 and high == pytest.approx(1 - 0.025 ** (1 / 9))
+
+
+@pytest.mark.parametrize("events, total", [(1, 9), (7, 15), (14, 15), (15, 15), (3, 200)])
+def test_exact_interval_equals_scipys_root_search(events, total):
+    # scipy's binomtest finds the Clopper-Pearson limits by root search on the binomial tails
+    reference = stats.binomtest(events, total).proportion_ci(confidence_level=0.95, method="exact")
+    assert exact_ci(events, total, 0.95) == pytest.approx((reference.low, reference.high), rel=1e-9, abs=1e-12)
 
 
 def test_forest_has_a_row_per_study_a_diamond_and_readable_labels(tables):

@@ -227,14 +227,15 @@ def leave_one_out(
     level: float = 0.95,
     control: FitControl = FitControl(),
 ) -> LeaveOneOut:
-    """The analysis repeated k times, each time without one study (metafor leave1out)."""
+    """The analysis repeated k times, each time without one study (metafor leave1out; no tau2 CI, as there)."""
     if effects.k < 2:
         raise ValueError("leave-one-out needs at least 2 studies")
     everyone = np.arange(effects.k)
     return LeaveOneOut(
         omitted=tuple(everyone.tolist()),
         fits=tuple(
-            fit_meta(effects.subset(everyone != i), method, ci_method, level, control) for i in everyone
+            fit_meta(effects.subset(everyone != i), method, ci_method, level, control, tau2_ci=False)
+            for i in everyone
         ),
     )
 
@@ -249,7 +250,7 @@ def cumulative(
 ) -> Cumulative:
     """Studies added one at a time, in the ascending order of `order` (e.g. year; default as given).
 
-    metafor ``cumul(res, order=order)``; ties keep their given order.
+    metafor ``cumul(res, order=order)``; ties keep their given order; no tau2 CI, as there.
     """
     keys = np.arange(effects.k) if order is None else np.asarray(order)
     if keys.shape != (effects.k,):
@@ -258,7 +259,7 @@ def cumulative(
     return Cumulative(
         order=tuple(sequence.tolist()),
         fits=tuple(
-            fit_meta(effects.subset(sequence[: i + 1]), method, ci_method, level, control)
+            fit_meta(effects.subset(sequence[: i + 1]), method, ci_method, level, control, tau2_ci=False)
             for i in range(effects.k)
         ),
     )
@@ -424,10 +425,14 @@ def influence_diagnostics(
     ci_method: str = "z",
     level: float = 0.95,
     control: FitControl = FitControl(),
+    left_out: LeaveOneOut | None = None,
 ) -> Influence:
-    """Leave-one-out outlier and influence diagnostics (see `Influence`); needs k >= 2."""
-    full = fit_meta(effects, method, ci_method, level, control)
-    loo = leave_one_out(effects, method, ci_method, level, control)
+    """Leave-one-out outlier and influence diagnostics (see `Influence`); needs k >= 2.
+
+    `left_out`: the `leave_one_out` of the same analysis, if already fitted.
+    """
+    full = fit_meta(effects, method, ci_method, level, control, tau2_ci=False)
+    loo = left_out if left_out is not None else leave_one_out(effects, method, ci_method, level, control)
     k = effects.k
     mu, vb = full.estimate, full.se**2
     mu_del = np.array([f.estimate for f in loo.fits])
