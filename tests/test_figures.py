@@ -262,18 +262,22 @@ def test_bubble_plot_has_a_bubble_per_study_with_a_year_and_the_fitted_line():
     assert ax.get_xlabel() == "year"
 
 
-def test_landmark_figure_has_a_block_per_entry_with_exclusions():
-    fig = plots.landmarks_figure(landmarks())
+def test_landmark_figure_shows_one_entry_with_its_exclusions():
+    fig = plots.landmark_figure(landmarks()["rfs_12m"], "rfs_12m")
     left, plot, right = fig.axes
     labels = texts(left)
-    assert "Relapse-free survival at 12 months" in labels and "Overall survival at 24 months" in labels
+    assert labels[0] == "Relapse-free survival at 12 months" and "At 12 months" in texts(plot)
     assert "Excluded: Epsilon (reported at 24 months only)" in labels
-    assert any(t.startswith("Not estimable: no study reports") for t in labels)
-    assert len(squares(plot)) == 4
+    assert len(squares(plot)) == 4 and len(diamonds(plot)) == 2  # primary and the configured common effect
     assert "n = 12" in labels  # no events for survival: the patients are shown
     # the CI past 100% ends in an arrow at the axis limit
     assert any(line.get_marker() == ">" and line.get_xdata()[0] == 1.0 for line in plot.lines)
     assert plot.get_xlabel() == "Survival (%)"
+
+
+def test_landmark_without_studies_says_why():
+    fig = plots.landmark_figure(landmarks()["os_24m"], "os_24m")
+    assert any(t.startswith("Not estimable: no study reports") for t in texts(fig.axes[0]))
 
 
 def test_km_curves_with_numbers_at_risk_and_approximation_marked():

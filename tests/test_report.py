@@ -53,7 +53,8 @@ def figures(tmp_path_factory):
     folder = tmp_path_factory.mktemp("figures")
     drawn = {"forest_relapse": plots.forest_figure(glmm_entry()),
              "forest_relapse_by_target": plots.subgroup_forest_figure(glmm_entry(), "target"),
-             "forest_landmarks": plots.landmarks_figure(landmarks()), "km_curves": plots.km_figure(km())}
+             **{f"forest_{key}": plots.landmark_figure(entry, key) for key, entry in landmarks().items()},
+             "km_curves": plots.km_figure(km())}
     paths = {}
     for name, figure in drawn.items():
         paths[name] = folder / f"{name}.png"
@@ -99,7 +100,7 @@ def test_report_sections_link_values_to_quotes_and_embed_every_figure(figures):
     # a value from a page carries it; a curated one without a page still shows its quote
     assert "data-page='3'><summary>9/12</summary>" in html and "page 3: Alpha: 9 of 12 relapsed" in html
     assert "<summary>3/20</summary><blockquote>Beta: 3 of 20 relapsed" in html
-    assert html.count("data:image/png;base64,") == 4
+    assert html.count("data:image/png;base64,") == len(figures)  # forest, subgroup, two landmarks, KM
     assert "Test for subgroup differences: Q = 0.31 (df = 1), p = 0.580" in html
     assert "By population: not estimable: needs at least 2 subgroups" in html
     assert "Relapse-free survival at 12 months" in html and "Overall survival at 24 months" in html

@@ -63,7 +63,13 @@ def harmonise_sources(wildcards=None):
 # (results.json "subgroups" and "meta_regression" are keyed by the same names).
 SUBGROUP_COLUMNS = config["pooling"]["subgroups"]
 MODERATORS = config["pooling"]["moderators"]
-SURVIVAL_FIGURES = ["forest_landmarks", "km_curves"]
+# one forest per survival endpoint and landmark, named as its results.json "landmarks" entry
+LANDMARK_KEYS = [
+    f"{endpoint}_{int(months)}m"
+    for endpoint in config["survival"]["endpoints"]
+    for months in config["survival"]["landmark_months"]
+]
+SURVIVAL_FIGURES = [f"forest_{key}" for key in LANDMARK_KEYS] + ["km_curves"]
 
 
 def _figure(name, extension):

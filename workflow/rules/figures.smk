@@ -41,10 +41,12 @@ rule survival_figures:
     input:
         details=results("pooled", "results.json"),
     output:
-        landmarks=report(_figure("forest_landmarks", "png"), caption="../report/forest_landmarks.rst",
-                         category="Survival"),
+        landmarks=report([_figure(f"forest_{key}", "png") for key in LANDMARK_KEYS],
+                         caption="../report/forest_landmarks.rst", category="Survival"),
         km=report(_figure("km_curves", "png"), caption="../report/km_curves.rst", category="Survival"),
         svg=[_figure(name, "svg") for name in SURVIVAL_FIGURES],
+    params:
+        landmark_keys=LANDMARK_KEYS,
     conda:
         CONDA_ENV
     log:

@@ -14,8 +14,13 @@ log = _log.setup(snakemake.log[0])  # noqa: F821
 out = snakemake.output  # noqa: F821
 details = read_json(snakemake.input.details)  # noqa: F821
 if snakemake.rule == "survival_figures":  # noqa: F821
-    pngs = [out.landmarks, out.km]
-    figures = [plots.landmarks_figure(details.get("landmarks")), plots.km_figure(details.get("km"), details.get("km_note"))]
+    landmarks = details.get("landmarks") or {}
+    # the order of SURVIVAL_FIGURES in rules/common.smk, which orders the SVGs
+    pngs = [*out.landmarks, out.km]
+    figures = [
+        *(plots.landmark_figure(landmarks.get(key), key) for key in snakemake.params.landmark_keys),  # noqa: F821
+        plots.km_figure(details.get("km"), details.get("km_note")),
+    ]
 else:
     params = snakemake.params  # noqa: F821
     entry = details["endpoints"][snakemake.wildcards.endpoint]  # noqa: F821

@@ -65,7 +65,8 @@ FAR_CHARS = 80
 # they describe other studies or part of the cohort.
 # "approximate": a bound or hedge ("higher than 80%"); "component": one part of
 # a total given just before ("100%, with 93% CR and 7% CRi").
-UNCHOOSABLE_CONTEXT = ("background", "subgroup", "baseline", "approximate", "component")
+# "threshold": a percentage that defines a category ("MRD negativity was defined as < 0.01%").
+UNCHOOSABLE_CONTEXT = ("background", "subgroup", "baseline", "approximate", "component", "threshold")
 # Following phrases are further from a percentage's meaning than preceding
 # ones ("OS was 80%"), so their distance counts more.
 FOLLOWING_DISTANCE_WEIGHT = 1.5
@@ -361,6 +362,23 @@ def _cohort_before(sentence: str, position: int) -> int | None:
     return size
 
 
+# Between a threshold cue and its value: comparison signs ("defined as < 0.01%", "below ≤ 1%").
+_COMPARISON_GAP = re.compile(r"[\s<>≤≥=~]*$")
+
+
+def _threshold(sentence: str, quantity: Quantity, lexicon: Lexicon) -> bool:
+    """Whether a percentage defines a category rather than reports one: a threshold cue right
+    before it ("defined as < 0.01%"), or a level of disease right after it ("0.01% leukemic cells")."""
+    before = lexicon.context.get("threshold_before")
+    if before is not None:
+        window = sentence[max(0, quantity.start - 40) : quantity.start]
+        gap = _COMPARISON_GAP.search(window)
+        if any(m.end() == gap.start() for m in before.finditer(window)):
+            return True
+    after = lexicon.context.get("level_after")
+    return after is not None and after.match(sentence, _BLANKS.match(sentence, quantity.end).end()) is not None
+
+
 _NEGATED_BEFORE = re.compile(r"\b(?:not|never|no longer)\s+(?:\w+\s+)?$", re.I)
 
 
@@ -428,6 +446,8 @@ def candidates_from_sentence(
         flags = list(_context(sentence, quantity.start, section, lexicon))
         if quantity.bound:
             flags.append("approximate")
+        if quantity.percent is not None and _threshold(sentence, quantity, lexicon):
+            flags.append("threshold")
         if mention_after and re.search(r"\b(?:with|who had|including)\b", sentence[quantity.end : mention.start], re.I):
             flags.append("baseline")
         if baseline_after is not None and baseline_after.match(sentence[mention.end : mention.end + 60].lstrip()):
@@ -613,9 +633,15 @@ def _negated(sentence: str, mentions: list[Mention], lexicon: Lexicon) -> list[t
         # another endpoint named between the negation and this phrase makes its scope unclear
         other = any(m is not mention and m.start >= mention.start - len(before) + (negation.end() if negation else 0)
                     and m.end <= mention.start for m in mentions)
-        if negation is not None and not other and not re.search(r"[;,.]|\d", before[negation.end() :]):
+        # a number or a clause break between them ends the negation's scope; a grade cue
+        # ("no patient had grade 3 or higher CRS") is part of it
+        scope = None if negation is None else lexicon.severe.sub("", lexicon.mild.sub("", before[negation.end() :]))
+        if negation is not None and not other and not re.search(r"[;,.]|\d", scope):
             between = before[negation.end() :]
-            if lexicon.severe.search(between) and terms.grade_split:
+            severe = lexicon.severe.search(between)
+            if severe and _SINGLE_GRADE.search(severe.group(0)):
+                pass  # "no grade 3 CRS" leaves grade 4 open: no value
+            elif severe and terms.grade_split:
                 found.append((terms.grade_split, mention.start - len(before) + negation.start(), mention.end, "negation"))
             elif not lexicon.severe.search(between) and not lexicon.mild.search(between):
                 found.append((terms.name, mention.start - len(before) + negation.start(), mention.end, "negation"))

@@ -281,10 +281,14 @@ def find_landmarks(sentence: str) -> list[Landmark]:
 _ABBREVIATIONS = r"(?:Fig|Figs|No|Nos|vs|al|e\.g|i\.e|approx|Ref|Refs|Dr|Tab|Suppl|cf|ca|resp|St)"
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; abbreviations such as "Fig." and "vs." do not end one."""
+    """(start, end) of each sentence; abbreviations such as "Fig." and "vs." do not end one.
+
+    A sentence may open with a numeral ("... were infused. 12 patients reached CR."): papers
+    write counts that way, so a full stop and a space before a digit end a sentence too.
+    """
     bounds, start = [], 0
     # a citation mark after the full stop stays with its sentence ("... 64 days.^2 The next ...")
-    for m in re.finditer(r"(?<=[.!?])(\^?\d{1,3}(?:[,–-]\d{1,3})*)?\s+(?=[A-Z(\[\"“])", text):
+    for m in re.finditer(r"(?<=[.!?])(\^?\d{1,3}(?:[,–-]\d{1,3})*)?\s+(?=[A-Z0-9(\[\"“])", text):
         before = text[max(0, m.start() - 8) : m.start()]
         if re.search(rf"\b{_ABBREVIATIONS}\.$", before, re.I) or re.search(r"\b[A-Z]\.$", before):
             continue

@@ -462,30 +462,30 @@ def _analysis_reason(entry: dict, key: str, column: str | None = None) -> str | 
     return missing_reason(entry, key, column)
 
 
-def landmark_rows(landmarks: dict) -> list[Row]:
-    """One block per landmark entry (e.g. RFS at 12 months), each with its diamond and heterogeneity."""
+def landmark_rows(entry: dict) -> list[Row]:
+    """One landmark entry (e.g. RFS at 12 months): its studies, diamond and heterogeneity, and its exclusions."""
     rows: list[Row] = []
-    # by endpoint, then landmark in time order (results.json sorts keys as text: 12m before 6m)
-    for entry in sorted(landmarks.values(), key=lambda e: (e["label"], e.get("landmark_months") or 0)):
-        months = entry.get("landmark_months")
-        rows.append(Row("text", entry["label"] + ("" if months is None else f" at {months} months"), bold=True))
-        if not entry["studies"]:
-            rows.append(Row("text", f"Not estimable: {_no_studies_reason(entry)}", small=True))
-        else:
-            rows.extend(study_rows(entry["studies"]))
-            rows.extend(pooled_rows(entry))
-        for excluded in entry.get("excluded", []):
-            rows.append(Row("text", f"Excluded: {excluded['study']} ({excluded['reason']})", small=True))
-        rows.append(Row("blank"))
-    return rows[:-1]
+    if not entry["studies"]:
+        rows.append(Row("text", f"Not estimable: {_no_studies_reason(entry)}", small=True))
+    else:
+        rows.extend(study_rows(entry["studies"]))
+        rows.extend(pooled_rows(entry))
+    for excluded in entry.get("excluded", []):
+        rows.append(Row("text", f"Excluded: {excluded['study']} ({excluded['reason']})", small=True))
+    return rows
 
 
-def landmarks_figure(landmarks: dict | None):
-    title = "Survival at landmarks"
-    if not landmarks:
-        return not_estimable_figure(title, "no landmark survival entry in results.json")
-    columns = Columns(count="Patients", right="Survival, % [95% CI]", axis="Survival (%)")
-    return rows_figure(landmark_rows(landmarks), columns, title)
+def landmark_figure(entry: dict | None, key: str):
+    """The forest plot of one landmark entry of results.json ("landmarks"/`key`, e.g. "os_12m")."""
+    if not entry:
+        return not_estimable_figure(key, f"no landmark entry {key!r} in results.json")
+    months = entry.get("landmark_months")
+    # the long endpoint name heads the rows; the plot column's header stays short enough for its width
+    heading = Row("text", entry["label"] + ("" if months is None else f" at {months} months"), bold=True)
+    quantity = entry.get("quantity", "survival").capitalize()
+    # the value column is 2.7 inches wide: its header names the quantity by its last word
+    columns = Columns(count="Patients", right=f"{quantity.split()[-1].capitalize()}, % [95% CI]", axis=f"{quantity} (%)")
+    return rows_figure([heading, *landmark_rows(entry)], columns, "" if months is None else f"At {months} months")
 
 
 def draw_funnel(ax, funnel: dict, egger: dict | None = None, trim_and_fill: dict | None = None, level: float = 0.95) -> None:

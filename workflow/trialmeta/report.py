@@ -425,7 +425,7 @@ def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
     return "\n".join(out)
 
 
-def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, fmt: dict, forest: bool = True) -> str:
+def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, fmt: dict) -> str:
     out = [f"<section class='endpoint' id='{_anchor(name)}'><h2>{_e(_title(entry))}</h2>"]
     first = primary_analysis(entry)
     if first is None:
@@ -436,8 +436,7 @@ def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, 
                    f" from {first['k']} studies. {html.escape(heterogeneity_text(first))}.</p>")
         for note in first.get("notes", []):
             out.append(f"<p class='note'>{_e(note)}</p>")
-    if forest:
-        out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {entry['label']}"))
+    out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {_title(entry)}"))
     if entry.get("kind") == "landmark":
         rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & (pooled["landmark_months"] == entry["landmark_months"])]
     else:
@@ -550,10 +549,8 @@ def build_report(
         out.append(_endpoint_html(entry, name, pooled, figures, fmt))
     if landmarks:
         out.append("<h2>Survival at landmarks</h2>")
-        # one figure with a block per landmark entry (its name is fixed before the data are known)
-        out.append(_img(figures.get("forest_landmarks"), "Forest plot of survival at landmarks"))
         for name, entry in _landmarks(details):
-            out.append(_endpoint_html(entry, name, pooled, figures, fmt, forest=False))
+            out.append(_endpoint_html(entry, name, pooled, figures, fmt))
     out.append(_km_html(details, figures))
     out.append("<h2 id='studies'>Studies</h2>")
     out.append(_table(studies, list(studies.columns)))

@@ -319,8 +319,9 @@ def pool_landmark(
     analyses, notes = _analyses(pooling)
     entry = {
         "endpoint": endpoint, "label": landmark_label(endpoint), "kind": "landmark",
-        "landmark_months": int(months), "measure": MEASURE, "studies": [], "excluded": [], "analyses": [],
-        "notes": notes,
+        "landmark_months": int(months), "measure": MEASURE,
+        "quantity": "cumulative incidence" if incidence else "survival",
+        "studies": [], "excluded": [], "analyses": [], "notes": notes,
     }
     rows = endpoints[endpoints["endpoint"].isin(components)]
     at_landmark = rows[np.isclose(rows["landmark_months"].astype(float), months)]

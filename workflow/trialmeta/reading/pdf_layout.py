@@ -13,6 +13,7 @@ Stages, each a pure function:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -178,8 +179,10 @@ def _upper_quartile(values: list[float] | list[int]) -> float:
 def _low_coverage_strips(
     segments: list[tuple[float, float, float]], left_edge: float, width: float, share: float
 ) -> list[tuple[float, float]]:
-    """(start, end) x-ranges inside the text that at most `share` of the most
-    covered place's segments cover (a strip open at the right edge is margin)."""
+    """(start, end) x-ranges inside the text that at most `share` of the
+    segments cover at the most covered place on the poorer side of the strip
+    (a strip open at the right edge is margin). The poorer side, not the page:
+    a short column (references on a last page) stands beside a full one."""
     size = int(width) + 2
     changes = [0] * (size + 1)
     for x0, x1, _ in segments:
@@ -189,9 +192,11 @@ def _low_coverage_strips(
     for change in changes[:size]:
         covered += change
         coverage.append(covered)
-    allowance = max(2, share * max(coverage))
+    peak_left = list(itertools.accumulate(coverage, max))
+    peak_right = list(itertools.accumulate(reversed(coverage), max))[::-1]
     strips, start = [], None
     for x, covered in enumerate(coverage):
+        allowance = max(2, share * min(peak_left[x], peak_right[x]))
         if covered <= allowance and start is None:
             start = x
         elif covered > allowance and start is not None:

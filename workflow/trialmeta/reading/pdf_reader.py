@@ -22,6 +22,7 @@ from .pdf_tables import (
     aligned_blocks,
     continues,
     has_ruling,
+    rule_table_boxes,
     ruled_table_boxes,
     ruled_table_part,
     split_glyphs,
@@ -167,14 +168,17 @@ def _rules(page, settings: ReadSettings) -> list[Rule]:
 
 def _read_page(page, settings: ReadSettings) -> _Page:
     glyphs = glyphs_from_chars(page.chars)
+    rules = _rules(page, settings)
     tables = []
-    if glyphs and has_ruling(page, settings):
-        boxes = ruled_table_boxes(page, settings)
+    boxes = ruled_table_boxes(page, settings) if glyphs and has_ruling(page, settings) else []
+    if glyphs and len(rules) >= 3:
+        boxes += rule_table_boxes(rules, glyphs, [bbox for bbox, _ in boxes], settings)
+    if boxes:
         glyphs, in_tables = split_glyphs(glyphs, [bbox for bbox, _ in boxes])
         tables = [ruled_table_part(page.page_number, bbox, cells, in_tables, settings) for bbox, cells in boxes]
     rows = [Line(page.page_number, tuple(words_of_row(row, settings)), row.size) for row in rows_from_glyphs(glyphs, settings)]
     rotated = sum(1 for char in page.chars if not char.get("upright", True) and not char["text"].isspace())
-    return _Page(page.page_number, page.height, rows, _rules(page, settings), tables, bool(page.images), rotated)
+    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated)
 
 
 def _line_passage(line: Line, kind: str) -> Passage:

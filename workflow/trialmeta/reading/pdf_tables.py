@@ -1,5 +1,5 @@
-"""Tables of a PDF: ruled tables found by pdfplumber, lists of aligned rows,
-and tables continued on the next page.
+"""Tables of a PDF: ruled tables found by pdfplumber, tables ruled only
+across (booktabs), lists of aligned rows, and tables continued on the next page.
 
 Cell text is rebuilt from the page's glyphs with the same rules as passages
 (superscripts, ligatures, line-end hyphens), plus two rules for narrow cells:
@@ -10,11 +10,11 @@ space when what follows is not a word of the document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .model import BBox
-from .pdf_glyphs import Glyph, rows_from_glyphs, words_of_row
-from .pdf_layout import Line
+from .pdf_glyphs import Glyph, Row, rows_from_glyphs, words_of_row
+from .pdf_layout import Line, Rule
 from .settings import ReadSettings
 from .text_rules import HYPHEN, Vocabulary, collapse_spaces, line_joint, superscript_notation
 
@@ -85,6 +85,122 @@ def ruled_table_part(
     first_full_row = max(cell_boxes, key=lambda row: sum(box is not None for box in row))
     edges = tuple(round(box[0], 1) for box in first_full_row if box is not None)
     return TablePart(page, tuple(round(v, 2) for v in bbox), edges, tuple(rows), cell_boxes)
+
+
+# --- tables ruled only across (booktabs) -------------------------------------------
+
+
+def _same_extent(a: Rule, b: Rule, tolerance: float) -> bool:
+    return abs(a.x0 - b.x0) <= tolerance and abs(a.x1 - b.x1) <= tolerance
+
+
+def _pieces(row: Row, min_gap: float) -> list[tuple[float, float]]:
+    """(x0, x1) of the runs of a row's glyphs split at gaps of at least `min_gap`."""
+    pieces: list[list[float]] = []
+    for glyph in row.glyphs:
+        if glyph.text == " ":
+            continue
+        if pieces and glyph.x0 - pieces[-1][1] < min_gap:
+            pieces[-1][1] = max(pieces[-1][1], glyph.x1)
+        else:
+            pieces.append([glyph.x0, glyph.x1])
+    return [(x0, x1) for x0, x1 in pieces]
+
+
+def _column_bounds(rows: list[Row], left: float, right: float, settings: ReadSettings) -> list[tuple[float, float]]:
+    """(left, right) of each column, split at the vertical gutters that no line
+    of two cells or more crosses. A line of one piece (a label spanning the
+    columns, a wrapped cell) may cross them."""
+    covered: list[tuple[float, float]] = []
+    min_gap = 0.0
+    for row in rows:
+        gap = settings.rule_table_column_gap_ratio * row.size
+        pieces = _pieces(row, gap)
+        if len(pieces) > 1:
+            covered.extend(pieces)
+            min_gap = max(min_gap, gap)
+    if not covered:
+        return []
+    merged: list[list[float]] = []
+    for x0, x1 in sorted(covered):
+        if merged and x0 - merged[-1][1] < min_gap:
+            merged[-1][1] = max(merged[-1][1], x1)
+        else:
+            merged.append([x0, x1])
+    # A cell ends where the next one's text starts, less the padding the first
+    # column keeps from the table's edge, so that a line reaching its cell's
+    # end can be told (a word broken there continues on the next line).
+    padding = max(0.0, merged[0][0] - left)
+    edges = [left] + [max(a[1], b[0] - padding) for a, b in zip(merged, merged[1:])] + [right]
+    return list(zip(edges, edges[1:]))
+
+
+def _copies(glyphs: list[Glyph]) -> list[Glyph]:
+    # rows_from_glyphs marks scripts on the glyphs it is given; the cells are read again later
+    return [replace(glyph) for glyph in glyphs]
+
+
+def rule_table_boxes(
+    rules: list[Rule], glyphs: list[Glyph], taken: list[BBox], settings: ReadSettings
+) -> list[tuple[BBox, tuple[tuple[BBox | None, ...], ...]]]:
+    """(table box, cell boxes by row) of each table drawn with horizontal rules
+    only: a top rule, a rule under the header and a bottom rule of the same
+    width (booktabs style), which pdfplumber's ruled-table finder cannot cut
+    into cells. Rules inside `taken` (ruled tables) are left out.
+
+    Columns are the strips between gutters no line of cells crosses (see
+    `_column_bounds`); the header is one row, and in the body a line with
+    text in the first column starts a row, other lines continue the row above
+    (a cell wrapped onto a second line).
+    """
+    tolerance = settings.rule_extent_tolerance
+    free = [
+        rule for rule in sorted(rules, key=lambda r: (r.top, r.x0))
+        if not any(box[0] - 1 <= (rule.x0 + rule.x1) / 2 <= box[2] + 1 and box[1] - 1 <= rule.top <= box[3] + 1 for box in taken)
+    ]
+    groups: list[list[Rule]] = []
+    for rule in free:
+        group = next((g for g in groups if _same_extent(g[0], rule, tolerance)), None)
+        if group is None:
+            groups.append([rule])
+        elif rule.top - group[-1].top > tolerance:  # a rule drawn twice counts once
+            group.append(rule)
+    found = []
+    for group in groups:
+        index = 0
+        while index + 2 < len(group):
+            table = _rule_table(group[index : index + 3], glyphs, settings)
+            if table is None:
+                index += 1
+                continue
+            found.append(table)
+            index += 3
+    return found
+
+
+def _rule_table(rules: list[Rule], glyphs: list[Glyph], settings: ReadSettings):
+    top, middle, bottom = rules
+    left, right = top.x0, top.x1
+
+    def rows_between(upper: float, lower: float) -> list[Row]:
+        inside = [g for g in glyphs if left <= (g.x0 + g.x1) / 2 <= right and upper < (g.top + g.bottom) / 2 < lower]
+        return rows_from_glyphs(_copies(inside), settings)
+
+    header, body = rows_between(top.top, middle.top), rows_between(middle.top, bottom.top)
+    if not header or len(header) > settings.rule_table_max_header_lines or 1 + len(body) < settings.table_min_rows:
+        return None
+    columns = _column_bounds(header + body, left, right, settings)
+    if len(columns) < settings.table_min_columns:
+        return None
+    first_left, first_right = columns[0]
+    starts = [
+        index for index, row in enumerate(body)
+        if index == 0 or any(first_left <= (g.x0 + g.x1) / 2 < first_right for g in row.glyphs if g.text != " ")
+    ]
+    row_tops = [middle.top] + [min(g.top for g in body[index].glyphs) - 0.5 for index in starts[1:]] + [bottom.top]
+    bands = [(top.top, middle.top)] + list(zip(row_tops, row_tops[1:]))
+    cells = tuple(tuple((x0, upper, x1, lower) for x0, x1 in columns) for upper, lower in bands)
+    return (left, top.top, right, bottom.top), cells
 
 
 # --- lists of aligned rows (unruled) ---------------------------------------------
@@ -198,12 +314,15 @@ def continues(previous: TablePart, part: TablePart, page_height: float, has_capt
     return all(abs(a - b) <= tolerance for a, b in zip(part.column_edges, previous.column_edges))
 
 
-def _fills(line: Line, box: BBox | None, padding: float, settings: ReadSettings) -> bool:
-    """Whether a cell line reaches the cell's right edge (so its last word may
-    have been broken for lack of room)."""
+def _fills(line: Line, following: Line, box: BBox | None, padding: float, settings: ReadSettings) -> bool:
+    """Whether a cell line reaches the cell's right edge: the first letter of
+    the line below (of average width) would not have fitted after it, so its
+    last word may have been broken for lack of room."""
     if box is None:
         return False
-    return line.x1 >= box[2] - padding - settings.cell_fill_tolerance_ratio * line.size
+    first = following.words[0]
+    letter = (first.x1 - first.x0) / max(1, len(first.text))
+    return line.x1 + letter >= box[2] - padding - settings.cell_fill_tolerance_ratio * line.size
 
 
 def cell_text(lines: tuple[Line, ...], box: BBox | None, vocabulary: Vocabulary, settings: ReadSettings) -> str:
@@ -219,7 +338,7 @@ def cell_text(lines: tuple[Line, ...], box: BBox | None, vocabulary: Vocabulary,
             continue
         if (
             len(previous.words) == 1  # a word too long for the cell starts a line of its own
-            and _fills(previous, box, padding, settings)
+            and _fills(previous, line, box, padding, settings)
             and text[-1:].isalpha()
             and piece[:1].isalpha()
             and _broken_word(text, piece, vocabulary)

@@ -120,11 +120,21 @@ class ReadSettings:
     table_caption_gap_ratio: float = 3.0
     # Column borders of a table continued on the next page agree within this.
     table_continuation_tolerance: float = 3.0
-    # In a narrow cell, a line filling the cell to within this share of its
-    # font size may end in a word broken for lack of room; a line of at most
+    # A table ruled only across (booktabs): three rules whose ends agree within
+    # `rule_extent_tolerance`, at most `rule_table_max_header_lines` lines of
+    # header between the first two; its columns are parted by gutters at least
+    # `rule_table_column_gap_ratio` of the font size wide that no line of two
+    # cells or more crosses (a word space is about a quarter of the size, the
+    # padding between cells more than half).
+    rule_extent_tolerance: float = 2.0
+    rule_table_max_header_lines: int = 4
+    rule_table_column_gap_ratio: float = 0.5
+    # In a narrow cell, a line that the next line's first letter would not
+    # have fitted after (to within this share of the font size) may end in a
+    # word broken for lack of room; a line of at most
     # `wrapped_exponent_max_chars` small characters under a number is its
     # wrapped exponent.
-    cell_fill_tolerance_ratio: float = 0.35
+    cell_fill_tolerance_ratio: float = 0.1
     wrapped_exponent_max_chars: int = 4
     # Rows of an unruled list (term, definition) are split into cells at gaps
     # wider than this share of the font size, need this many rows whose cells
