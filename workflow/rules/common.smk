@@ -16,15 +16,18 @@ validate(config, schema="../schemas/config.schema.yaml")
 RESULTS = config["results_dir"]
 # Every rule runs in the project's one environment (same pins as pyproject.toml).
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
-PAPERS = find_papers(config["papers_dir"])
 CURATION_DIR = config["curation_dir"]
-# A user's own extraction sheet replaces extraction: checked now, so a bad row
-# stops the run before any job, naming its row and column.
+# A user's own extraction sheet replaces extraction (papers_dir is then not
+# read): checked now, so a bad row stops the run before any job, naming its
+# row and column.
 ENDPOINTS_TABLE = config.get("endpoints_table", "")
 if ENDPOINTS_TABLE:
     from trialmeta.endpoints_table import load_endpoints_table  # noqa: E402
 
     TABLE_PAPERS = sorted({row["paper"] for row in load_endpoints_table(ENDPOINTS_TABLE)})
+    PAPERS = {}
+else:
+    PAPERS = find_papers(config["papers_dir"])
 
 
 wildcard_constraints:

@@ -767,7 +767,8 @@ def candidates_from_tables(tables: tuple[Table, ...], lexicon: Lexicon, order_st
                 if terms.grade_split:
                     out.append(make(terms.grade_split, sum(g >= 3 for g in events), name, "table:grade_column", cells))
             else:
-                out.append(make(spec.endpoint, events, name, "table:category_column", cells))
+                rule = "table:category_column" if events else "table:category_column_none"
+                out.append(make(spec.endpoint, events, name, rule, cells))
     return out
 
 
@@ -776,8 +777,11 @@ def _table_column(spec, header, rows):
 
     A grade column must hold a grade in every row; a category column must have
     at least one cell matching `positive` ("MRD status" holding disease types
-    is passed over for "MRD at day 28" holding the responses).
+    is passed over for "MRD at day 28" holding the responses). When no column
+    has one, the first column filled in every row says that no patient had
+    the event ("Outcome" listing only continuing remissions: no relapse).
     """
+    without_events = None
     for phrase in spec.header:
         for col, name in enumerate(header):
             if not name or not phrase.search(name):
@@ -791,7 +795,9 @@ def _table_column(spec, header, rows):
                 events = sum(bool(spec.positive.search(cell)) for cell in cells)
                 if events:
                     return name, cells, events
-    return None
+                if without_events is None and all(cell.strip() for cell in cells):
+                    without_events = (name, cells, 0)
+    return without_events
 
 
 def _grade_number(cell: str) -> int | None:

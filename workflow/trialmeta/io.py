@@ -61,8 +61,10 @@ def read_json(path: str | Path) -> Any:
 
 def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
     # A fixed float format keeps tables byte-identical across platforms and
-    # readable; 10 significant digits is well beyond what any trial reports.
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+    # readable: 12 significant digits let pooled.csv itself be checked against
+    # metafor at 1e-10 (tests/test_pooling_e2e.py), while the last bits of a
+    # double, which depend on the BLAS and the platform, stay out of the bytes.
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
 
 
 def load_yaml_checked(path: str | Path, schema: dict, error: type[Exception]) -> Any:

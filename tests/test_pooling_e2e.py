@@ -1,0 +1,119 @@
+"""Issue 5's acceptance run: Snakemake, an endpoints_table sheet of the reference datasets and
+`pooling.analyses` listing every combination; every pooled.csv row against metafor.
+
+tests/test_pooling_metafor.py checks `pool_all` in-process; this runs the
+pipeline as a user would (config -> sheet -> harmonise -> pool -> pooled.csv),
+so the config handling, the sheet reader, harmonise and the CSV writer are in
+the path too. Each reference dataset is one endpoint of the sheet (there are
+more datasets than proportion endpoints, so two runs). Every expected number
+comes from tests/reference/metafor_reference.json (metafor_reference.R).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from metafor_reference import CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, dataset, number, reference
+from trialmeta.harmonise import ENDPOINT_COLUMNS, PROPORTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+R_TEST = {"z": "z", "knha": "hk", "adhoc": "hk_adhoc"}
+ITERATIVE_METHODS = {"REML", "ML", "PM", "EB"}
+DATASETS = sorted(reference()["datasets"])
+# the datasets in groups of at most one per proportion endpoint
+RUNS = [DATASETS[i:i + len(PROPORTIONS)] for i in range(0, len(DATASETS), len(PROPORTIONS))]
+GLMM = {"measure": "PLO", "method": "GLMM", "ci_method": "z"}
+
+
+def analyses() -> list[dict]:
+    """Every measure x method x CI method of the reference (108), in its order, then the GLMM."""
+    first = DATASETS[0]
+    fits = [f for f in reference()["fits"] if f["dataset"] == first]
+    return [{"measure": f["measure"], "method": f["method"], "ci_method": R_TEST[f["test"]]} for f in fits] + [GLMM]
+
+
+def sheet_rows(names: list[str]) -> list[dict]:
+    rows = []
+    for endpoint, name in zip(PROPORTIONS, names):
+        events, total = dataset(name)
+        for i, (x, n) in enumerate(zip(events.astype(int), total.astype(int))):
+            # the same study name across endpoints is the same paper, as in a real sheet
+            rows.append({"study": f"s{i:02d}", "paper": f"s{i:02d}", "endpoint": endpoint, "events": x, "total": n,
+                         "source": "table", "quote": f"{x} of {n}"})
+    return rows
+
+
+@pytest.fixture(scope="module", params=range(len(RUNS)), ids=lambda i: "+".join(RUNS[i]))
+def run(request, tmp_path_factory):
+    names = RUNS[request.param]
+    workdir = tmp_path_factory.mktemp("pool e2e")
+    sheet = pd.DataFrame(sheet_rows(names)).reindex(columns=ENDPOINT_COLUMNS)
+    sheet.to_csv(workdir / "sheet.csv", index=False)
+    overlay = {
+        "endpoints_table": str(workdir / "sheet.csv"), "curation_dir": "", "results_dir": "results",
+        "endpoints": list(PROPORTIONS[: len(names)]),
+        "pooling": {"analyses": analyses(), "glmm_fallback": None, "subgroups": [], "moderators": []},
+        "survival": {"endpoints": [], "landmark_months": [12]},
+    }
+    (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+    command = [
+        sys.executable, "-m", "snakemake", "results/tables/pooled.csv", "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), "--cores", "2",
+        "--configfile", str(ROOT / "config.yaml"), str(workdir / "overlay.yaml"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=workdir)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    pooled = pd.read_csv(workdir / "results/tables/pooled.csv")
+    return names, pooled
+
+
+def _tolerance(method: str, column: str) -> float:
+    # the back-transformed values and the tau2 CI are compared as in the in-process tests
+    if method in ITERATIVE_METHODS or column not in ("tau2", "i2", "h2", "q", "q_p"):
+        return ITERATIVE_TOL
+    return CLOSED_FORM_TOL
+
+
+def test_every_combination_in_pooled_csv_matches_metafor(run):
+    names, pooled = run
+    overall = pooled[pooled["subgroup"] == "all"]
+    for endpoint, name in zip(PROPORTIONS, names):
+        rows = overall[overall["endpoint"] == endpoint]
+        fits = [f for f in reference()["fits"] if f["dataset"] == name]
+        assert len(rows) == len(fits) + 1 == 109, (endpoint, len(rows))
+        for (_, row), fit in zip(rows.iterrows(), fits):
+            what = f"{name} {fit['measure']}-{fit['method']}-{fit['test']}"
+            assert (row["measure"], row["method"], row["ci_method"]) == (fit["measure"], fit["method"], R_TEST[fit["test"]])
+            assert row["k"] == len(dataset(name)[0])
+            for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+                expected = fit["back"][column]
+                if isinstance(expected, str) or np.isnan(number(expected)):
+                    assert pd.isna(row[column]), f"{what} {column}: {row[column]} where metafor has none"
+                else:
+                    assert_close(row[column], expected, ITERATIVE_TOL, f"{what} {column}")
+            for column in ("tau2", "i2", "h2", "q", "q_p"):
+                assert_close(row[column], fit[column], _tolerance(fit["method"], column), f"{what} {column}")
+            for column in ("tau2_ci_low", "tau2_ci_high"):
+                if fit["tau2_ci_refused"] or fit["method"] == "FE" or isinstance(fit[column], str):
+                    continue  # metafor gives no Q-profile CI here (FE, k = 1); its absence is tested in-process
+                assert_close(row[column], fit[column], ITERATIVE_TOL, f"{what} {column}")
+
+
+def test_the_glmm_row_matches_metafor_or_is_empty_where_metafor_refuses(run):
+    names, pooled = run
+    for endpoint, name in zip(PROPORTIONS, names):
+        row = pooled[(pooled["endpoint"] == endpoint) & (pooled["method"] == "GLMM")].iloc[0]
+        glmm = next(g for g in reference()["glmm"] if g["dataset"] == name)
+        if glmm["refused"]:
+            assert pd.isna(row["estimate"]), name
+            continue
+        for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            assert_close(row[column], glmm["back"][column], ITERATIVE_TOL, f"GLMM {name} {column}")
+        assert_close(row["tau2"], glmm["tau2"], ITERATIVE_TOL, f"GLMM {name} tau2")
