@@ -217,3 +217,53 @@ def test_record_lists_every_table_and_ages_from_a_per_patient_table(tmp_path):
     assert record["tables"][0]["header"] == ["Patient", "Age, years", "CRS grade"]
     assert record["tables"][0]["rows"] == [["1", "15", "1"], ["2", "34", "0"], ["3", "51", "3"]]
     assert record["metadata"]["age_group"] == "mixed"  # 15 to 51 years
+
+
+def test_a_threshold_in_the_methods_is_not_an_endpoint_value(tmp_path):
+    values = _choices(tmp_path, (
+        "Twelve patients were infused. MRD negativity was defined as < 0.01% (10^-4) of nucleated cells "
+        "by flow cytometry. A threshold of 0.01% also defined MRD-negative remission in the second assay."
+    ))
+    assert ("mrd_neg", None) not in values
+
+
+def test_a_definition_beside_the_value_leaves_the_value(tmp_path):
+    values = _choices(tmp_path, (
+        "Twelve patients were infused. MRD negativity, defined as below 0.01%, was reached by 9 of 12 patients (75.0%)."
+    ))
+    assert (values[("mrd_neg", None)].events, values[("mrd_neg", None)].total) == (9, 12)
+
+
+def test_sentences_opening_with_numerals_keep_their_own_values(tmp_path):
+    values = _choices(tmp_path, (
+        "Overall, 43 patients (91.5%) reached MRD-negative remission. 12 of 47 patients (25.5%) had a relapse."
+    ))
+    assert values[("mrd_neg", None)].events == 43
+    assert (values[("relapse", None)].events, values[("relapse", None)].total) == (12, 47)
+
+
+def test_no_event_at_grade_3_or_higher_is_a_zero_count(tmp_path):
+    values = _choices(tmp_path, "Twenty patients were infused. CRS occurred in 9 of 20 patients (45.0%). "
+                                "No patient had grade 3 or higher CRS.")
+    assert values[("crs_grade3plus", None)].events == 0
+    assert values[("crs_any", None)].events == 9
+
+
+def test_no_event_of_one_grade_says_nothing_of_the_others(tmp_path):
+    values = _choices(tmp_path, "Twenty patients were infused. CRS occurred in 9 of 20 patients (45.0%). "
+                                "No patient had grade 3 CRS.")
+    assert ("crs_grade3plus", None) not in values  # grade 4 is left open
+
+
+def test_an_outcome_column_without_any_relapse_counts_none(tmp_path):
+    path = tmp_path / "table_report.md"
+    path.write_text(
+        "Four patients were infused.\n\n**Table 1. Outcome of every patient**\n\n"
+        "| Patient | CRS grade | Outcome |\n|---|---|---|\n"
+        "| 1 | 1 | Continuing CR |\n| 2 | 0 | No response |\n| 3 | 2 | Continuing CR |\n| 4 | 0 | Died in remission |\n"
+    )
+    record = extract_paper(str(path), LEXICON)
+    chosen = {record["candidates"][c["candidate"]]["endpoint"]: record["candidates"][c["candidate"]] for c in record["chosen"]}
+    assert (chosen["relapse"]["events"], chosen["relapse"]["total"]) == (0, 4)
+    assert chosen["relapse"]["rule"] == "table:category_column_none"
+    assert (chosen["crs_any"]["events"], chosen["crs_grade3plus"]["events"]) == (2, 0)

@@ -138,3 +138,26 @@ def test_landmarks_listed_with_one_unit():
 def test_a_citation_mark_after_the_full_stop_stays_with_its_sentence():
     text = "Relapse occurred in 4 of 9.^7 The present cohort was larger."
     assert [text[s:e] for s, e in split_sentences(text)] == ["Relapse occurred in 4 of 9.^7", "The present cohort was larger."]
+
+
+def test_a_sentence_may_open_with_a_numeral():
+    text = "Nineteen patients were infused. 12 patients reached CR. OS was 80.5% at 1 year. 3 relapsed."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Nineteen patients were infused.", "12 patients reached CR.", "OS was 80.5% at 1 year.", "3 relapsed."
+    ]
+
+
+def test_a_numeral_after_an_abbreviation_does_not_open_a_sentence():
+    text = "As shown in Fig. 3 and Ref. 12 patients relapsed."
+    assert [text[s:e] for s, e in split_sentences(text)] == [text]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["CRS was seen in 13/15 patients (86.7%).", "CRS was seen in 13 of 15 patients (86.7%).",
+     "CRS was seen in 13 / 15 treated patients (86.7%).", "CRS: 13/15 (86.7%) patients."],
+)
+def test_a_percent_after_a_fraction_belongs_to_the_fraction_not_to_its_denominator(sentence):
+    (quantity,) = find_quantities(sentence)
+    # 13/15 = 86.67%: the percent pairs with 13 events of 15, never with a count of 15
+    assert (quantity.form, quantity.events, quantity.total, quantity.percent) == ("fraction_percent", 13, 15, 86.7)

@@ -561,6 +561,8 @@ def test_ligatures_and_special_characters():
         ("IL", "6", True),
         ("follow", "up", True),  # both halves are words of the document
         ("Trans", "plantation", False),
+        ("Twenty", "one", True),  # a number in words, though neither half is a word of the document
+        ("seventy", "nine", True),
     ],
 )
 def test_line_end_hyphen_rule(left, right, keep):
@@ -604,3 +606,47 @@ def test_line_end_hyphen_before_a_long_word_of_the_document_is_kept():
     vocabulary = Vocabulary("late cardiotoxicity was rare ; cardiotoxicity recovered".split())
     assert keep_line_end_hyphen("delayed", "cardiotoxicity", vocabulary)
     assert not keep_line_end_hyphen("transplanta", "tion", vocabulary)
+
+
+# --- a table ruled only across (booktabs) and a short second column -------------------
+
+
+@pytest.fixture(scope="module")
+def booktabs(tmp_path_factory):
+    from fixtures.extraction_pdfs import booktabs_paper
+
+    paper = booktabs_paper(tmp_path_factory.mktemp("booktabs") / "booktabs_paper.pdf")
+    return paper, read_document(paper.path)
+
+
+def test_a_table_ruled_only_across_is_read_into_its_cells(booktabs):
+    paper, document = booktabs
+    (table,) = document.tables
+    assert table.caption == "Table 1. Outcome of each infused patient"
+    # the header word broken for lack of room is joined; the wrapped outcome stays one cell
+    assert list(table.rows[0]) == paper.header
+    assert [list(row) for row in table.rows[1:]] == paper.rows
+
+
+def test_the_cells_of_a_booktabs_table_are_not_read_as_text(booktabs):
+    _, document = booktabs
+    searched = " ".join(p.text for p in document.passages)
+    assert "Continuing CR" not in searched and "Died in remission" not in searched
+
+
+def test_a_short_second_column_is_still_a_column(booktabs):
+    paper, document = booktabs
+    texts = [p.text for p in document.passages]
+    assert paper.results in texts  # one paragraph, not interleaved line by line
+    assert paper.short_column in texts
+
+
+def test_counts_from_a_booktabs_per_patient_table(booktabs):
+    from trialmeta.extraction import extract_paper
+    from trialmeta.lexicon import load_lexicon
+
+    record = extract_paper(str(booktabs[0].path), load_lexicon(ROOT / "resources/lexicon.yaml"))
+    chosen = {record["candidates"][c["candidate"]]["endpoint"]: record["candidates"][c["candidate"]] for c in record["chosen"]}
+    counted = {e: (chosen[e]["events"], chosen[e]["total"]) for e in ("relapse", "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus")}
+    # by hand from fixtures.extraction_pdfs.ROWS: relapses in patients 2 and 5; CRS grades 1,3,0,2,4,1; ICANS 0,1,0,0,3,0
+    assert counted == {"relapse": (2, 6), "crs_any": (5, 6), "crs_grade3plus": (2, 6), "icans_any": (2, 6), "icans_grade3plus": (1, 6)}

@@ -185,3 +185,5 @@ def test_benchmark_quick_mode_prints_the_table(tmp_path):
     # the added paper was extracted, and only it among the papers
     logs = tmp_path / "scratch/results_full/logs/extract"
     assert len(list(logs.iterdir())) == 6
+    assert result["full_run_job_seconds"]["extract"][0] == 5
+    assert result["add_one_job_seconds"]["extract"][0] == 1  # the rerun extracted the new paper alone

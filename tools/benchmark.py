@@ -141,6 +141,28 @@ def accuracy(results: Path, papers: Path, gold_path: Path) -> tuple[pd.DataFrame
     return scores, by_format, evaluate_metadata(studies, gold)
 
 
+def job_seconds(results: Path, since: float = 0.0) -> dict[str, list]:
+    """[jobs, seconds] per rule from Snakemake's benchmark files (the rules' `benchmark:`) written after `since`.
+
+    The file's folder under logs/benchmarks names the rule (figures/ holds both figure rules).
+    """
+    totals: dict[str, list] = {}
+    for path in sorted((results / "logs" / "benchmarks").rglob("*.tsv")):
+        if path.stat().st_mtime < since:
+            continue
+        relative = path.relative_to(results / "logs" / "benchmarks")
+        rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+        entry = totals.setdefault(rule, [0, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
+    return totals
+
+
+def _by_rule(totals: dict[str, list]) -> str:
+    return ", ".join(f"{rule} {seconds:.0f} s ({jobs} job{'s' if jobs > 1 else ''})" for rule, (jobs, seconds) in totals.items())
+
+
 def peak_memory_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports kB
 
@@ -198,11 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         full = Pipeline(code, scratch / "work_full", full_papers, scratch / "results_full", log)
         figures["dry_run_full_seconds"] = full.run("--dry-run", "--quiet")
         figures["full_run_seconds"] = full.run()
+        figures["full_run_job_seconds"] = job_seconds(full.results)
         figures["nothing_to_do_seconds"] = full.run()
         say("adding one paper and rerunning ...")
         added = all_papers[sizes["n_full"]]
         shutil.copy2(added, full_papers / added.name)
+        started = time.time()
         figures["add_one_seconds"] = full.run()
+        figures["add_one_job_seconds"] = job_seconds(full.results, since=started)
         figures["add_one_share"] = figures["add_one_seconds"] / figures["full_run_seconds"]
         figures["peak_rss_snakemake_mb"] = peak_memory_mb(resource.RUSAGE_CHILDREN)
 
@@ -236,10 +261,12 @@ def print_table(f: dict, scores: pd.DataFrame) -> None:
         (f"  dry run, {s['n_full']} papers", f"{f['dry_run_full_seconds']:.1f} s", "", ""),
         ("  snakemake --version (start-up alone)", f"{f['snakemake_startup_seconds']:.1f} s", "", ""),
         (f"Snakemake full run, {s['n_full']} papers", f"{f['full_run_seconds']:.1f} s", "", ""),
+        ("  job-seconds by rule (2 cores)", _by_rule(f["full_run_job_seconds"]), "", ""),
         ("  rerun with nothing changed", f"{f['nothing_to_do_seconds']:.1f} s", "", ""),
         (f"Rerun after adding one paper to {s['n_full']}",
          f"{f['add_one_share']:.1%} of full ({f['add_one_seconds']:.1f} s)",
          f"<= {TARGETS['add_one_share']:.0%}", verdict(f["add_one_share"], TARGETS["add_one_share"])),
+        ("  job-seconds by rule", _by_rule(f["add_one_job_seconds"]), "", ""),
         (f"All analyses, k = {s['k']} ({p['n_fits']} fits, GLMM, sensitivity)", f"{p['all']:.2f} s",
          f"<= {TARGETS['pooling_seconds']:.0f} s", verdict(p["all"], TARGETS["pooling_seconds"])),
         (f"  fits {p['fits']:.2f} s, GLMM {p['glmm']:.2f} s, sensitivity {p['sensitivity']:.2f} s", "", "", ""),

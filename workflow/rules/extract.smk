@@ -24,6 +24,9 @@ rule extract:
         CONDA_ENV
     log:
         results("logs", "extract", "{paper}.log"),
+    # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
+    benchmark:
+        results("logs", "benchmarks", "extract", "{paper}.tsv"),
     resources:
         # the reader's own start-up memory plus its per-paper allowance; a little over its time limit
         mem_mb=300 + PAPER_LIMITS.memory_mb,

@@ -30,6 +30,8 @@ rule endpoint_figures:
         CONDA_ENV
     log:
         results("logs", "figures", "{endpoint}.log"),
+    benchmark:
+        results("logs", "benchmarks", "figures", "{endpoint}.tsv"),
     resources:
         mem_mb=2000,
         runtime=20,
@@ -51,6 +53,8 @@ rule survival_figures:
         CONDA_ENV
     log:
         results("logs", "figures", "survival.log"),
+    benchmark:
+        results("logs", "benchmarks", "figures", "survival.tsv"),
     resources:
         mem_mb=2000,
         runtime=20,

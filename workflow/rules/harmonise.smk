@@ -23,6 +23,9 @@ rule harmonise:
         CONDA_ENV
     log:
         results("logs", "harmonise.log"),
+    # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
+    benchmark:
+        results("logs", "benchmarks", "harmonise.tsv"),
     resources:
         mem_mb=1000,
         runtime=10,

@@ -17,6 +17,9 @@ rule pool:
         CONDA_ENV
     log:
         results("logs", "pool.log"),
+    # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
+    benchmark:
+        results("logs", "benchmarks", "pool.tsv"),
     resources:
         mem_mb=2000,
         runtime=30,

@@ -33,6 +33,9 @@ rule report_html:
         CONDA_ENV
     log:
         results("logs", "report.log"),
+    # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
+    benchmark:
+        results("logs", "benchmarks", "report_html.tsv"),
     resources:
         mem_mb=1000,
         runtime=10,

@@ -46,6 +46,7 @@ FORM_CONFIDENCE = {
     "negation": 0.7,
     "table": 0.8,
     "grade_sum": 0.85,
+    "summed_parts": 0.85,
     "any_minus_mild": 0.8,
     "same_as_landmark": 0.75,
 }
@@ -432,6 +433,7 @@ def candidates_from_sentence(
     baseline_after = lexicon.context.get("baseline_after")
     out: list[Candidate] = []
     placed: list[tuple[Candidate, Quantity]] = []  # text candidates with the quantity they came from
+    named: list[tuple[Candidate, str]] = []  # text candidates with the endpoint phrase they were given to
     single_grades: list[tuple[Candidate, int]] = []
     headline_end: dict[str, int] = {}
     for quantity, mention, landmarks, mention_after in _attribute(sentence, mentions, quantities, lexicon):
@@ -496,9 +498,11 @@ def candidates_from_sentence(
             )
             out.append(candidate)
             placed.append((candidate, quantity))
+            named.append((candidate, sentence[mention.start : mention.end]))
             if grade_number is not None:
                 single_grades.append((candidate, grade_number))
     out += _grade_sums(single_grades)
+    out = _summed_parts(out, named, lexicon)
     out += _any_minus_mild(sentence, placed, quantities, mentions, lexicon)
     out += _same_as_landmark(sentence, placed, mentions, lexicon)
     for endpoint, start, end, rule in zero_events:
@@ -544,6 +548,48 @@ def _grade_sums(single_grades: list[tuple[Candidate, int]]) -> list[Candidate]:
             confidence=round(FORM_CONFIDENCE["grade_sum"] - sum(PENALTY.get(f, 0) for f in flags), 3),
         ))
     return out
+
+
+def _summed_parts(out: list[Candidate], named: list[tuple[Candidate, str]], lexicon: Lexicon) -> list[Candidate]:
+    """An endpoint reported as its parts ("8 CR and 3 CRi"): one value per part, each given to a
+    phrase naming only that part (lexicon `parts`), add up to the endpoint's value, flagged
+    "summed"; the parts themselves become components (kept, never chosen)."""
+    summed, parts_used = [], set()
+    for endpoint, parts in lexicon.parts.items():
+        found = []
+        for part in parts:
+            matching = [
+                c for c, phrase in named
+                if c.endpoint == endpoint and part.fullmatch(phrase)
+                and not set(c.context).intersection(UNCHOOSABLE_CONTEXT)
+            ]
+            if len(matching) != 1:
+                break
+            found.append(matching[0])
+        else:
+            totals = {c.total for c in found}
+            if all(c.events is not None for c in found) and len(totals) == 1:
+                total = totals.pop()
+                events = sum(c.events for c in found)
+                estimate, percent = (None if total is None else events / total), None
+            elif all(c.percent_printed is not None and c.events is None for c in found):
+                events, total = None, None
+                percent = round(sum(c.percent_printed for c in found), 6)
+                estimate = percent / 100
+            else:
+                continue
+            if total is not None and events > total:
+                continue
+            first = found[0]
+            flags = tuple(f for f in first.context if f not in ("mention_after", "far")) + ("summed",)
+            summed.append(replace(
+                first, events=events, total=total, estimate=estimate, percent_printed=percent, ci_low=None,
+                ci_high=None, se=None, rule="text:summed_parts", context=flags,
+                confidence=round(FORM_CONFIDENCE["summed_parts"] - sum(PENALTY.get(f, 0) for f in flags), 3),
+            ))
+            parts_used.update(id(c) for c in found)
+    marked = [replace(c, context=(*c.context, "component")) if id(c) in parts_used else c for c in out]
+    return marked + summed
 
 
 def _any_minus_mild(sentence, placed, quantities, mentions, lexicon) -> list[Candidate]:

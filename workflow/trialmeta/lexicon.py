@@ -7,7 +7,7 @@ compiled once; the extractor never hard-codes wording.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -50,6 +50,10 @@ LEXICON_SCHEMA = {
             "additionalProperties": False,
             "required": ["before", "above_grade"],
             "properties": {"before": _PHRASES, "above_grade": _PHRASES},
+        },
+        "parts": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "minItems": 2, "items": _PHRASES},
         },
         "table_columns": {
             "type": "object",
@@ -109,6 +113,8 @@ class Lexicon:
     context: dict[str, re.Pattern]
     metadata: dict[str, dict[str, re.Pattern]]
     table_columns: tuple[TableColumn, ...]
+    # endpoint -> one pattern per part ("CR", "CRi"): the parts add up to the endpoint
+    parts: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointTerms:
         return next(terms for terms in self.endpoints if terms.name == name)
@@ -143,6 +149,10 @@ def load_lexicon(path: str | Path) -> Lexicon:
                 for field, labels in raw["metadata"].items()
             },
             table_columns=table_columns,
+            parts={
+                endpoint: tuple(compile_phrases(phrases) for phrases in part_list)
+                for endpoint, part_list in raw.get("parts", {}).items()
+            },
         )
     except re.error as err:
         raise LexiconError(f"{path}: a phrase is not a valid regular expression: {err}") from err

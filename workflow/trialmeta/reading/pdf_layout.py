@@ -299,9 +299,11 @@ def _column_support(
         return 0
     if _upper_quartile([w for w, _ in right_parts]) < fill * (right_edge - gutter[1]):
         return 0
+    # the two halves of one row may differ in their middles by a hair (their words' boxes differ)
+    slack = settings.row_tolerance_ratio * min(line.size for line in lines)
     together = (
-        max(min(m for _, m in left_parts), min(m for _, m in right_parts)),
-        min(max(m for _, m in left_parts), max(m for _, m in right_parts)),
+        max(min(m for _, m in left_parts), min(m for _, m in right_parts)) - slack,
+        min(max(m for _, m in left_parts), max(m for _, m in right_parts)) + slack,
     )
     beside_left = sum(1 for _, m in left_parts if together[0] <= m <= together[1])
     beside_right = sum(1 for _, m in right_parts if together[0] <= m <= together[1])

@@ -188,12 +188,13 @@ def _line_passage(line: Line, kind: str) -> Passage:
 def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
     """Words of the document's lines and table cells."""
     vocabulary = vocabulary_of_lines([w.text for w in line.words] for line in lines)
-    for part in tables:  # in a narrow cell any line may continue a broken word
+    for part in tables:  # in a narrow cell any line may continue a broken word, or end in one
         for row in part.rows:
             for cell in row:
                 for index, line in enumerate(cell):
                     words = [w.text for w in line.words]
-                    for word in words[1 if index else 0 : -1 if words[-1].endswith(HYPHEN) else None]:
+                    last_broken = index < len(cell) - 1 or words[-1].endswith(HYPHEN)
+                    for word in words[1 if index else 0 : -1 if last_broken else None]:
                         vocabulary.add(word)
     return vocabulary
 

@@ -352,11 +352,14 @@ def cell_text(lines: tuple[Line, ...], box: BBox | None, vocabulary: Vocabulary,
 
 def _broken_word(text: str, piece: str, vocabulary: Vocabulary) -> bool:
     """A word broken without a hyphen: the joined form is a word of the
-    document, or the continuation is not a word on its own."""
+    document, or neither part is one on its own ("CRS" + "grade" are two
+    words even when the document never writes "grade" elsewhere)."""
     left = text.split()[-1].split("/")[-1]
     right = piece.split()[0].rstrip(".,;:")
     if vocabulary.words[(left + right).lower()]:
         return True
+    if vocabulary.words[left.lower()]:
+        return False
     known = vocabulary.forms[right] or (HYPHEN in right and vocabulary.words[right.lower()])
     return not known
 

@@ -56,7 +56,7 @@ class ReadSettings:
     # (wider pieces are full-width lines such as titles and abstracts) ...
     full_width_ratio: float = 0.7
     # ... that at least this many rows have text on both sides of ...
-    min_column_rows: int = 2
+    min_column_rows: int = 3
     # ... with a quarter of the lines on each side filling at least this share
     # of their column and holding at least `column_min_words` words (which
     # tells columns of text from lists of terms and from tables).

@@ -140,13 +140,18 @@ def _looks_like_abbreviation(fragment: str) -> bool:
     return any(ch.isupper() for ch in fragment[1:])
 
 
+_TENS_WORDS = frozenset("twenty thirty forty fifty sixty seventy eighty ninety".split())
+_UNIT_WORDS = frozenset("one two three four five six seven eight nine".split())
+
+
 def keep_line_end_hyphen(left: str, right: str, vocabulary: Vocabulary) -> bool:
     """Whether "left-" at a line end and "right" on the next line keep the hyphen.
 
     1. The document decides when it writes the pair one way more often than
        the other elsewhere ("follow-up" vs "followup").
     2. Otherwise shape: a capital or digit after the break ("allo-" "HSCT"),
-       or an abbreviation before it ("MRD-" "positive", "CD19-" "CAR"), keeps it.
+       an abbreviation before it ("MRD-" "positive", "CD19-" "CAR"), or a
+       number written in words ("twenty-" "one") keeps it.
     3. Otherwise both fragments being words of the document on their own
        ("dose-" "escalation") keeps it, while syllables ("transplanta-" "tion")
        are joined; so does a long word of the document after the break
@@ -165,6 +170,8 @@ def keep_line_end_hyphen(left: str, right: str, vocabulary: Vocabulary) -> bool:
     if _looks_like_abbreviation(left_piece):
         return True
     right_piece = right_word.split(HYPHEN, 1)[0]
+    if left_piece.lower() in _TENS_WORDS and right_piece in _UNIT_WORDS:
+        return True
     if vocabulary.parts[right_piece] == 0:
         return False
     return vocabulary.parts[left_piece.lower()] > 0 or (len(right_piece) >= 8 and len(left_piece) >= 3)
