@@ -267,3 +267,29 @@ def test_an_outcome_column_without_any_relapse_counts_none(tmp_path):
     assert (chosen["relapse"]["events"], chosen["relapse"]["total"]) == (0, 4)
     assert chosen["relapse"]["rule"] == "table:category_column_none"
     assert (chosen["crs_any"]["events"], chosen["crs_grade3plus"]["events"]) == (2, 0)
+
+
+def test_cr_and_cri_reported_apart_are_summed_and_flagged(tmp_path):
+    values = _choices(tmp_path, "Fifteen patients were infused. The CR rate was 8/15 and the CRi rate 3/15.")
+    remission = values[("cr_cri", None)]
+    assert (remission.events, remission.total) == (11, 15)  # 8 + 3 of 15
+    assert remission.rule == "text:summed_parts" and "summed" in remission.context
+
+
+def test_cr_alone_is_not_summed(tmp_path):
+    values = _choices(tmp_path, "Fifteen patients were infused. The CR rate was 8/15.")
+    assert (values[("cr_cri", None)].events, values[("cr_cri", None)].rule) == (8, "text:fraction")
+
+
+def test_a_bad_parts_entry_names_the_key(tmp_path):
+    bad = tmp_path / "lexicon.yaml"
+    bad.write_text((ROOT / "resources/lexicon.yaml").read_text().replace("    - ['CR', 'complete", "    - ['CR', 7, 'complete", 1))
+    with pytest.raises(LexiconError, match=r"parts/cr_cri"):
+        load_lexicon(bad)
+
+
+def test_an_anti_cd22_car_is_a_single_target(tmp_path):
+    path = tmp_path / "single_target.md"
+    path.write_text("# Anti-CD22 CAR-T cells in relapsed/refractory B-ALL\n\nWe infused anti-CD22 CAR-T cells into 9 adults.\n")
+    metadata = extract_metadata(read_document(path), LEXICON)
+    assert (metadata["target"], metadata["construct"]) == ("CD22", "single")
