@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from metafor_reference import CLOSED_FORM_TOL, assert_close, number
@@ -177,3 +178,18 @@ def test_pooled_curve_and_plot_dict():
                          "approximate"}
     assert plot["at_risk_times"] == [0.0, 6.0, 12.0] and plot["at_risk"] == [5, 2, 1]
     assert math.isclose(plot["survival"][0], 1.0)
+
+
+def test_a_study_without_times_or_median_follow_up_is_a_check_not_a_crash():
+    # found by the 200-paper benchmark: one such paper stopped harmonise for the whole corpus
+    from trialmeta.patient_level import patient_level
+
+    table = {"header": ["Patient", "Outcome"], "rows": [["1", "CR, ongoing"], ["2", "Relapse"], ["3", "CR, ongoing"]]}
+    records = [{"paper": "p", "status": "ok", "tables": [table]}]
+    studies = pd.DataFrame({"study": ["P"], "paper": ["p"], "followup_median_months": [None]})
+    endpoints = pd.DataFrame({"paper": ["p"], "study": ["P"], "endpoint": ["efs"], "landmark_months": [12.0],
+                              "estimate": [0.6], "ci_low": [None], "ci_high": [None], "se": [None]})
+    rows, checks = patient_level(records, None, endpoints, studies)
+    assert rows.empty
+    assert [c["check"] for c in checks] == ["km_not_built"]
+    assert "no median follow-up" in checks[0]["detail"] and "patient_times" in checks[0]["detail"]

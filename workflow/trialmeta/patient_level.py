@@ -61,7 +61,16 @@ def patient_level(
         reported = endpoints[(endpoints["paper"] == paper) & endpoints["endpoint"].isin(list(ENDPOINT_EVENTS))]
         reported = reported[reported["landmark_months"].notna() & reported["estimate"].notna()]
         for endpoint in sorted(set(reported["endpoint"])):
-            data = endpoint_data(patients, study, endpoint, followup)
+            try:
+                data = endpoint_data(patients, study, endpoint, followup)
+            except ValueError as err:
+                # one paper's missing times must not stop the others; the reviewer can add them by curation
+                checks.append({
+                    "paper": paper, "study": study, "endpoint": endpoint, "landmark_months": None,
+                    "check": "km_not_built",
+                    "detail": f"{err}; give the times as patient_times in the paper's curation file",
+                })
+                continue
             curve = curve_of(data, level)
             for _, value in reported[reported["endpoint"] == endpoint].sort_values("landmark_months").iterrows():
                 ci = (value["ci_low"], value["ci_high"]) if pd.notna(value["ci_low"]) and pd.notna(value["ci_high"]) else None
