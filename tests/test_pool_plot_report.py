@@ -82,12 +82,12 @@ def test_forest_grows_with_the_number_of_studies(tables):
 
 def test_report_links_numbers_to_quotes_and_states_the_methods(tables, tmp_path):
     endpoints, studies, pooled, details = tables
-    png = tmp_path / "forest.png"
-    forest_figure(details["endpoints"]["relapse"]).savefig(png)
+    svg = tmp_path / "forest.svg"
+    forest_figure(details["endpoints"]["relapse"]).savefig(svg)
     empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
     html = build_report(endpoints, studies, pooled, pd.DataFrame(columns=["paper", "check"]), empty, details,
-                        {"forest_relapse": png, "forest_crs_any": png}, CONFIG)
-    assert html.count("data:image/png;base64,") == 2
+                        {"forest_relapse": svg, "forest_crs_any": svg}, CONFIG)
+    assert html.count("data:image/svg+xml;base64,") == 2
     assert "<summary>3/20</summary>" in html and "Trial B: 3 of 20 relapsed" in html and "page 2" in html
     text = methods_text(CONFIG)
     assert "logit transformation" in text and "restricted maximum likelihood" in text and "Knapp-Hartung" in text

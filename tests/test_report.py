@@ -57,9 +57,8 @@ def figures(tmp_path_factory):
              "km_curves": plots.km_figure(km())}
     paths = {}
     for name, figure in drawn.items():
-        paths[name] = folder / f"{name}.png"
-        figure.savefig(paths[name], dpi=300)
-        plt.close(figure)
+        paths[name] = folder / f"{name}.svg"
+        plots.save_figure(figure, str(folder / f"{name}.png"), str(paths[name]))
     return paths
 
 
@@ -100,7 +99,7 @@ def test_report_sections_link_values_to_quotes_and_embed_every_figure(figures):
     # a value from a page carries it; a curated one without a page still shows its quote
     assert "data-page='3'><summary>9/12</summary>" in html and "page 3: Alpha: 9 of 12 relapsed" in html
     assert "<summary>3/20</summary><blockquote>Beta: 3 of 20 relapsed" in html
-    assert html.count("data:image/png;base64,") == len(figures)  # forest, subgroup, two landmarks, KM
+    assert html.count("data:image/svg+xml;base64,") == len(figures)  # forest, subgroup, two landmarks, KM
     assert "Test for subgroup differences: Q = 0.31 (df = 1), p = 0.580" in html
     assert "By population: not estimable: needs at least 2 subgroups" in html
     assert "Relapse-free survival at 12 months" in html and "Overall survival at 24 months" in html
@@ -166,3 +165,14 @@ def test_report_renders_offline_in_chromium_and_a_click_shows_the_quote(figures,
     assert '"broken": 0' in done.stdout and '"opened": true' in done.stdout and "page 3: Alpha: 9 of 12" in done.stdout
     for name in ("report_top.png", "report_quote.png"):
         assert (tmp_path / "shots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_figure_is_embedded_as_svg_at_its_printed_size(tmp_path):
+    from trialmeta.report import _img
+
+    figure = plt.figure(figsize=(5, 2))
+    plots.save_figure(figure, str(tmp_path / "f.png"), str(tmp_path / "f.svg"))
+    tag = _img(tmp_path / "f.svg", "a 5-inch figure")
+    assert "width='480'" in tag  # 5 inches at CSS's 96 px per inch
+    assert tag.startswith("<img alt='a 5-inch figure'") and "data:image/svg+xml;base64," in tag
+    assert "Figure not available" in _img(tmp_path / "missing.svg", "gone")

@@ -75,7 +75,7 @@ def test_outputs_follow_the_contracts(demo_run):
         assert (results / f"figures/forest_{endpoint}.png").stat().st_size > 10_000
         assert (results / f"figures/forest_{endpoint}.svg").exists()
     html = (results / "report.html").read_text()
-    assert "data:image/png;base64," in html and "<details" in html
+    assert "data:image/svg+xml;base64," in html and "<details" in html
 
 
 def test_mrd_negative_remission_is_pooled_from_all_four_demo_studies(demo_run):

@@ -9,7 +9,7 @@ rule report_html:
         failures=results("tables", "failures.csv"),
         pooled=results("tables", "pooled.csv"),
         details=results("pooled", "results.json"),
-        figures=figure_files("png"),
+        figures=figure_files("svg"),
         audit=results("tables", "audit.csv"),
     output:
         html=report(
