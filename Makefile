@@ -25,7 +25,7 @@ test: setup
 evaluate: setup
 	$(BIN)/python tools/evaluate_extraction.py
 
-# The benchmark table of the README (docs/benchmarks.md): about half an hour on 2 cores
+# The benchmark table of the README (docs/benchmarks.md): about 15 minutes on 2 cores
 bench: setup
 	$(BIN)/python tools/benchmark.py
 
