@@ -325,3 +325,14 @@ def test_primary_not_fitted_draws_studies_and_says_why():
     fig = plots.forest_figure(entry)
     assert len(squares(fig.axes[1])) == 5 and diamonds(fig.axes[1]) == []
     assert any(t.endswith("no fallback configured") for t in texts(fig.axes[0]))
+
+
+def test_a_long_note_is_wrapped_inside_the_figure():
+    entry = contract_entry()
+    entry["primary_note"] = "PLO-GLMM-z could not be fitted (all studies have 100% events: " + "the likelihood has no maximum; " * 8
+    fig = plots.forest_figure(entry)
+    fig.canvas.draw()
+    right_edge = fig.bbox.x1
+    notes = [t for t in fig.axes[0].texts if "likelihood" in t.get_text() or "PLO-GLMM-z" in t.get_text()]
+    assert len(notes) >= 3  # wrapped over several lines, not cut off
+    assert all(t.get_window_extent().x1 <= right_edge for t in notes)

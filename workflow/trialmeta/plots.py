@@ -17,6 +17,7 @@ not be done (too few studies, a key absent), the figure says so in a
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, replace
 
 import matplotlib
@@ -404,12 +405,19 @@ def _no_studies_reason(entry: dict) -> str:
 def rows_figure(rows: list[Row], columns: Columns, title: str, reference: float | None = None):
     """A forest figure sized for its rows (readable from 2 to 200 studies) and its longest label."""
     with plt.rc_context(STYLE):
-        # a bold label is ~12% wider; small text rows may run on under the plot, as in metafor
+        # a bold label is ~12% wider; small text rows run on under the plot, as in metafor
         label_chars = max([len(r.label) * (1.12 if r.bold else 1.0) + len(r.count) for r in rows if not r.small]
                           + [len(columns.label) + len(columns.count)])
         left_in = min(max(2.6, CHAR_WIDTH_IN * (label_chars + 4)), 7.0)
         right_in = 2.7
         plot_in = 3.2
+        # ... and wrap within the figure's width (8 pt, so 8/9 of a 9 pt character)
+        small_chars = int(0.95 * (left_in + plot_in + right_in) / (CHAR_WIDTH_IN * 8 / 9))
+        rows = [
+            replace(row, label=line) if row.small else row
+            for row in rows
+            for line in (textwrap.wrap(row.label, small_chars) or [""] if row.small else [row.label])
+        ]
         height = FIXED_HEIGHT_IN + ROW_HEIGHT_IN * (len(rows) + 1)
         fig = plt.figure(figsize=(left_in + plot_in + right_in + 0.3, height))
         grid = fig.add_gridspec(1, 3, width_ratios=[left_in, plot_in, right_in], wspace=0.03)
