@@ -631,16 +631,21 @@ def km_figure(km: dict | None, note: str | None = None):
         height_table = 0.5 + 0.25 * len(km)
         names_in = CHAR_WIDTH_IN * max(len(name) for name in km) + 0.5
         width = 5.5 + names_in
-        fig = plt.figure(figsize=(width, 4.2 + height_table))
+        # each curve's assumptions go under the axis label, wrapped to the width (7 pt characters)
+        assumptions = [f"{name}: {'; '.join(curve['assumptions'])}" for name, curve in km.items() if curve.get("assumptions")]
+        lines = textwrap.wrap("Assumptions. " + ". ".join(assumptions), int(0.97 * width / (CHAR_WIDTH_IN * 7 / 9))) \
+            if assumptions else []
+        notes_in = 0.13 * len(lines) + (0.1 if lines else 0.0)
+        height = 4.2 + height_table + notes_in
+        fig = plt.figure(figsize=(width, height))
         grid = fig.add_gridspec(2, 1, height_ratios=[4.0, height_table], hspace=0.12)
         ax_curve = fig.add_subplot(grid[0])
         ax_table = fig.add_subplot(grid[1], sharex=ax_curve)
         draw_km(ax_curve, ax_table, km)
         ax_curve.set_title(title, fontweight="bold")
-        assumptions = sorted({a for curve in km.values() for a in curve.get("assumptions", [])})
-        if assumptions:
-            fig.text(0.01, 0.005, "Assumptions: " + "; ".join(assumptions), fontsize=7, color=COLOURS["muted"], wrap=True)
-        fig.subplots_adjust(left=names_in / width, right=0.97, top=0.94, bottom=0.1 + (0.03 if assumptions else 0))
+        if lines:
+            fig.text(0.01, 0.05 / height, "\n".join(lines), fontsize=7, color=COLOURS["muted"], va="bottom")
+        fig.subplots_adjust(left=names_in / width, right=0.97, top=0.94, bottom=(0.5 + notes_in) / height)
         return fig
 
 
