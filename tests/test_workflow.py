@@ -154,3 +154,11 @@ def test_bad_config_value_stops_the_run_with_its_name(tmp_path):
     done = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
     assert done.returncode != 0
     assert "LOGIT" in done.stdout + done.stderr
+
+
+def test_empty_curation_dir_on_the_command_line_turns_curation_off(tmp_path):
+    # the README's and issue's `--config curation_dir=''`: Snakemake passes the empty value as None
+    papers = tmp_path / "papers"
+    shutil.copytree(ROOT / "resources/papers", papers)
+    done = snakemake(tmp_path, "-n", "--config", f"papers_dir={papers}", "curation_dir=", "endpoints_table=")
+    assert "harmonise" in done.stdout

@@ -16,11 +16,11 @@ validate(config, schema="../schemas/config.schema.yaml")
 RESULTS = config["results_dir"]
 # Every rule runs in the project's one environment (same pins as pyproject.toml).
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
-CURATION_DIR = config["curation_dir"]
+CURATION_DIR = config["curation_dir"] or ""
 # A user's own extraction sheet replaces extraction (papers_dir is then not
 # read): checked now, so a bad row stops the run before any job, naming its
 # row and column.
-ENDPOINTS_TABLE = config.get("endpoints_table", "")
+ENDPOINTS_TABLE = config.get("endpoints_table") or ""
 if ENDPOINTS_TABLE:
     from trialmeta.endpoints_table import load_endpoints_table  # noqa: E402
 
