@@ -160,5 +160,6 @@ def test_empty_curation_dir_on_the_command_line_turns_curation_off(tmp_path):
     # the README's and issue's `--config curation_dir=''`: Snakemake passes the empty value as None
     papers = tmp_path / "papers"
     shutil.copytree(ROOT / "resources/papers", papers)
-    done = snakemake(tmp_path, "-n", "--config", f"papers_dir={papers}", "curation_dir=", "endpoints_table=")
+    done = snakemake(tmp_path, "-n", "--config", f"papers_dir={papers}", f"lexicon={ROOT / 'resources/lexicon.yaml'}",
+                     "curation_dir=", "endpoints_table=")
     assert "harmonise" in done.stdout
