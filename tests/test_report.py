@@ -78,6 +78,8 @@ def test_methods_state_the_model_estimator_ci_and_the_analyses_present_with_numb
     assert "they used PLO-REML-hk" in body and "Subgroups by target were pooled" in body
     assert "Mixed-effects meta-regression on year" in body and "Egger's regression test" in body
     assert "complementary log-log scale" in body and "lifelines" in body
+    # the landmark pools say the model they used, not the GLMM primary they cannot use
+    assert "log(-log S), with Random effects (REML" in body and "the GLMM needs events and totals" in body
     # references are numbered in the order they are first cited: metafor [1], then the GLMM [2]
     assert body.index("[1]") < body.index("[2]")
     assert text.references[0].startswith("Viechtbauer W (2010)") and text.references[1].startswith("Stijnen T")

@@ -272,10 +272,15 @@ def methods(config: dict, details: dict | None = None) -> Methods:
     survival = []
     if details.get("landmarks"):
         months = sorted({e["landmark_months"] for e in details["landmarks"].values() if e.get("landmark_months")})
+        # the model the landmark pools used: the GLMM needs counts, so a GLMM primary is replaced there
+        used = sorted({model_label(a) for a in map(primary_analysis, details["landmarks"].values()) if a is not None})
         survival.append(
             "Survival at landmarks" + (f" ({', '.join(f'{m} months' for m in months)})" if months else "")
-            + " was pooled on the complementary log-log scale, log(-log S), with the primary model; a study without "
-            "a usable measure of precision is listed as excluded with the reason."
+            + " was pooled on the complementary log-log scale, log(-log S)"
+            + (f", with {'; '.join(used)}" if used else "")
+            + (" (the GLMM needs events and totals, which landmark estimates do not give)"
+               if used and primary["method"] == "GLMM" else "")
+            + "; a study without a usable measure of precision is listed as excluded with the reason."
         )
     if details.get("km"):
         survival.append(
