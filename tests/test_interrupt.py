@@ -82,9 +82,12 @@ def processes_of(workdir: Path) -> list[psutil.Process]:
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_a_run_stopped_mid_way_resumes_to_the_same_outputs(uninterrupted, papers, tmp_path, stop):
     results = tmp_path / "results"
-    # its own process group, as a terminal's foreground job or a batch job is
+    # its own process group, as a terminal's foreground job or a batch job is, with Ctrl-C's
+    # default action: a test run started in the background (`make test &`, nohup) inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt, so Snakemake would not stop
     process = subprocess.Popen(
         command(tmp_path, papers), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 600
     while not list((results / "extracted").glob("*.json")):
