@@ -24,6 +24,11 @@ _NON_FINITE = {"NA": np.nan, "NaN": np.nan, "Inf": np.inf, "-Inf": -np.inf}
 CLOSED_FORM_TOL = 1e-10
 # iterative ones agree to the tolerance the two implementations stop at.
 ITERATIVE_TOL = 1e-6
+# tau2 estimators found by iteration (the others are closed form)
+ITERATIVE_METHODS = frozenset({"REML", "ML", "PM", "EB"})
+# metafor's test= argument -> this pipeline's ci_method
+CI_METHOD = {"z": "z", "knha": "hk", "adhoc": "hk_adhoc"}
+HETEROGENEITY_COLUMNS = ("tau2", "i2", "h2", "q", "q_p")
 
 
 @cache
@@ -54,3 +59,18 @@ def assert_close(got: Any, expected: Any, tol: float, what: str) -> None:
     np.testing.assert_array_equal(got[~finite], expected[~finite], err_msg=f"{what}: non-finite values differ")
     error = np.abs(got[finite] - expected[finite]) / np.maximum(1.0, np.abs(expected[finite]))
     assert np.all(error <= tol), f"{what}: {got} vs R {expected}, scaled error {error.max():.3g} > {tol:g}"
+
+
+def assert_pooled_row(row: Any, fit: dict, what: str, heterogeneity_tol: float) -> None:
+    """A pooled.csv row (pandas Series) against a metafor fit of the reference: its analysis, the
+    back-transformed estimate and intervals (nan where metafor has none) at ITERATIVE_TOL, and the
+    heterogeneity columns at `heterogeneity_tol`."""
+    assert (row["measure"], row["method"], row["ci_method"]) == (fit["measure"], fit["method"], CI_METHOD[fit["test"]])
+    for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        expected = fit["back"][column]
+        if isinstance(expected, str) or np.isnan(number(expected)):
+            assert np.isnan(float(row[column])), f"{what} {column}: {row[column]} where metafor has none"
+        else:
+            assert_close(row[column], expected, ITERATIVE_TOL, f"{what} {column}")
+    for column in HETEROGENEITY_COLUMNS:
+        assert_close(row[column], fit[column], heterogeneity_tol, f"{what} {column}")

@@ -18,15 +18,15 @@ import math
 import numpy as np
 import pytest
 
-from metafor_reference import CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, dataset, reference
+from metafor_reference import (
+    CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, dataset, reference,
+)
 from trialmeta.control import FitControl
 from trialmeta.effects import proportion_effects
 from trialmeta.models import METHODS, GLMMFitError, MetaResult, fit_glmm, fit_meta
 
 FITS = reference()["fits"]
 GLMM = reference()["glmm"]
-CI_METHOD = {"z": "z", "knha": "hk", "adhoc": "hk_adhoc"}
-ITERATIVE_METHODS = {"REML", "ML", "PM", "EB"}
 ITERATIVE_FIELDS = {"tau2_ci_low", "tau2_ci_high"}
 FIELDS = (
     "estimate", "se", "stat", "pval", "df", "ci_low", "ci_high", "pi_low", "pi_high",

@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metafor_reference import ITERATIVE_TOL, assert_close, dataset, number, reference
+from metafor_reference import CI_METHOD, ITERATIVE_TOL, assert_close, assert_pooled_row, dataset, number, reference
 from trialmeta.effects import back_transform
 from trialmeta.harmonise import ENDPOINT_COLUMNS
 from trialmeta.pooling import pool_all
 
-R_TEST = {"z": "z", "knha": "hk", "adhoc": "hk_adhoc"}
 DATASETS = sorted(reference()["datasets"])
 
 
@@ -52,23 +51,13 @@ def pooling(analyses, **extra) -> dict:
 @pytest.mark.parametrize("name", DATASETS)
 def test_every_pooled_row_matches_metafor(name):
     fits = [f for f in reference()["fits"] if f["dataset"] == name]
-    analyses = [{"measure": f["measure"], "method": f["method"], "ci_method": R_TEST[f["test"]]} for f in fits]
+    analyses = [{"measure": f["measure"], "method": f["method"], "ci_method": CI_METHOD[f["test"]]} for f in fits]
     endpoints, studies = tables(name)
     pooled, _ = pool_all(endpoints, studies, ["cr_cri"], pooling(analyses))
     overall = pooled[pooled["subgroup"] == "all"]
     assert len(overall) == len(fits) == 108
     for (_, row), fit in zip(overall.iterrows(), fits):
-        what = f"{name} {fit['measure']}-{fit['method']}-{fit['test']}"
-        assert (row["measure"], row["method"], row["ci_method"]) == (fit["measure"], fit["method"], R_TEST[fit["test"]])
-        for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-            expected = fit["back"][column]
-            got = row[column]
-            if number(expected) is np.nan or (isinstance(expected, str)):
-                assert pd.isna(got), f"{what} {column}: {got} where metafor has none"
-            else:
-                assert_close(got, expected, ITERATIVE_TOL, f"{what} {column}")
-        for column in ("tau2", "i2", "h2", "q", "q_p"):
-            assert_close(row[column], fit[column], ITERATIVE_TOL, f"{what} {column}")
+        assert_pooled_row(row, fit, f"{name} {fit['measure']}-{fit['method']}-{fit['test']}", ITERATIVE_TOL)
 
 
 @pytest.mark.parametrize("glmm", reference()["glmm"], ids=lambda g: g["dataset"])
@@ -122,7 +111,7 @@ def test_sensitivity_results_match_metafor(case):
     if name == "hetero_k30":
         extra = {"target": list(moderators["group"]), "followup_median_months": number(moderators["dose"])}
     endpoints, studies = tables(name, **extra)
-    config = pooling([{"measure": measure, "method": method, "ci_method": R_TEST[test]}],
+    config = pooling([{"measure": measure, "method": method, "ci_method": CI_METHOD[test]}],
                      subgroups=["target"] if extra else [], moderators=["followup_median_months"] if extra else [])
     _, details = pool_all(endpoints, studies, ["cr_cri"], config)
     detail = details["endpoints"]["cr_cri"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metafor_reference import CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, dataset, number, reference
+from metafor_reference import (
+    CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, dataset, number, reference,
+)
 from trialmeta.effects import proportion_effects
 from trialmeta.models import fit_meta
 from trialmeta.sensitivity import (
@@ -24,8 +26,6 @@ from trialmeta.sensitivity import (
 
 CASES = reference()["sensitivity"]
 MODERATORS = reference()["moderators"]
-CI_METHOD = {"z": "z", "knha": "hk"}
-ITERATIVE_METHODS = {"REML", "ML", "PM", "EB"}
 FIT_FIELDS = ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "h2", "q", "q_p")
 SEQUENCE_FIELDS = FIT_FIELDS + ("stat", "pval")
 REGRESSION_FIELDS = ("coefficients", "se", "stat", "pval", "ci_low", "ci_high", "df", "qm", "qm_df", "qm_p",

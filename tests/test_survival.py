@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metafor_reference import CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, number
+from metafor_reference import CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, number
 from trialmeta.harmonise import ENDPOINT_COLUMNS, STUDY_COLUMNS
 from trialmeta.survival import (
     NoPrecision,
@@ -156,7 +156,6 @@ def _studies(names, n_treated=None) -> pd.DataFrame:
 
 
 ALL_FITS = [{"measure": "PLO", "method": m, "ci_method": t} for m in ("FE", "DL", "REML", "PM") for t in ("z", "hk")]
-TEST_NAMES = {"z": "z", "knha": "hk"}
 
 
 @pytest.mark.parametrize("name", list(reference()["landmark_pooling"]))
@@ -179,7 +178,7 @@ def test_pooled_landmarks_match_metafor(name):
     assert_close([s["vi"] for s in entry["studies"]], data["vi"], CLOSED_FORM_TOL, f"{name} vi")
     assert len(out_rows) == len(data["fits"])
     for fit, row, analysis in zip(data["fits"], out_rows, entry["analyses"]):
-        assert (row["method"], row["ci_method"]) == (fit["method"], TEST_NAMES[fit["test"]])
+        assert (row["method"], row["ci_method"]) == (fit["method"], CI_METHOD[fit["test"]])
         assert row["measure"] == "cloglog" and row["landmark_months"] == 12
         tol = CLOSED_FORM_TOL if fit["method"] in ("FE", "DL") else ITERATIVE_TOL
         what = f"{name} {fit['method']} {fit['test']}"

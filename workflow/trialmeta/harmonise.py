@@ -51,8 +51,6 @@ ENDPOINTS = (
     "n_treated", "cr_cri", "mrd_neg", "relapse", "relapse_cuminc", "rfs", "lfs", "efs", "os",
     "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus", "followup_median_months",
 )
-# Endpoints whose value is a count or a duration, not a proportion.
-NOT_PROPORTIONS = ("n_treated", "followup_median_months")
 TIME_TO_EVENT = ("relapse_cuminc", "rfs", "lfs", "efs", "os")
 PROPORTIONS = ("cr_cri", "mrd_neg", "relapse", "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus")
 # Flags that make a value unusable for pooling until a curator decides.
@@ -372,7 +370,7 @@ def _check_values(row: Row, cohort: Cohort) -> None:
         exact = 100 * events / total
         if abs(exact - row.percent_printed) > rounding_tolerance(row.percent_printed):
             row.flag("percent_count_mismatch", f"printed {row.percent_printed:g}% but {events}/{total} = {exact:.2f}%")
-    if v["endpoint"] not in NOT_PROPORTIONS and not _missing(estimate) and not 0 <= estimate <= 1:
+    if v["endpoint"] in PROPORTIONS + TIME_TO_EVENT and not _missing(estimate) and not 0 <= estimate <= 1:
         row.flag("estimate_outside_0_1", f"estimate {100 * estimate:g}% is not a proportion")
     low, high = v["ci_low"], v["ci_high"]
     if not _missing(low) and not _missing(high):

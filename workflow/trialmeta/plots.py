@@ -402,6 +402,16 @@ def _no_studies_reason(entry: dict) -> str:
     return reason + (f" (excluded: {excluded})" if excluded else "")
 
 
+def _wrap_small_rows(rows: list[Row], width_chars: int) -> list[Row]:
+    wrapped = []
+    for row in rows:
+        if row.small and len(row.label) > width_chars:
+            wrapped.extend(replace(row, label=line) for line in textwrap.wrap(row.label, width_chars))
+        else:
+            wrapped.append(row)
+    return wrapped
+
+
 def rows_figure(rows: list[Row], columns: Columns, title: str, reference: float | None = None):
     """A forest figure sized for its rows (readable from 2 to 200 studies) and its longest label."""
     with plt.rc_context(STYLE):
@@ -412,12 +422,7 @@ def rows_figure(rows: list[Row], columns: Columns, title: str, reference: float 
         right_in = 2.7
         plot_in = 3.2
         # ... and wrap within the figure's width (8 pt, so 8/9 of a 9 pt character)
-        small_chars = int(0.95 * (left_in + plot_in + right_in) / (CHAR_WIDTH_IN * 8 / 9))
-        rows = [
-            replace(row, label=line) if row.small else row
-            for row in rows
-            for line in (textwrap.wrap(row.label, small_chars) or [""] if row.small else [row.label])
-        ]
+        rows = _wrap_small_rows(rows, int(0.95 * (left_in + plot_in + right_in) / (CHAR_WIDTH_IN * 8 / 9)))
         height = FIXED_HEIGHT_IN + ROW_HEIGHT_IN * (len(rows) + 1)
         fig = plt.figure(figsize=(left_in + plot_in + right_in + 0.3, height))
         grid = fig.add_gridspec(1, 3, width_ratios=[left_in, plot_in, right_in], wspace=0.03)
