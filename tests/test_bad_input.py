@@ -19,12 +19,12 @@ import pytest
 import yaml
 
 from fixtures.bad_corpus import AWKWARD_NAMES, SHELL_MARKER, build_bad_corpus, form_bomb_pdf, huge_page_pdf
-from trialmeta.corpus import CorpusError, find_papers
-from trialmeta.curation import CurationError, load_curation
-from trialmeta.extraction import extract_paper
-from trialmeta.harmonise import harmonise, poolable
-from trialmeta.lexicon import LexiconError, load_lexicon
-from trialmeta.limits import PaperLimits, extract_within_limits
+from trialmeta.extract.corpus import CorpusError, find_papers
+from trialmeta.harmonise.curation import CurationError, load_curation
+from trialmeta.extract.extraction import extract_paper
+from trialmeta.harmonise.table import harmonise, poolable
+from trialmeta.extract.lexicon import LexiconError, load_lexicon
+from trialmeta.extract.limits import PaperLimits, extract_within_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 LEXICON = ROOT / "resources/lexicon.yaml"

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from trialmeta.curation import CurationError, landmark_months, load_curation
-from trialmeta.endpoints_table import EndpointsTableError, load_endpoints_table, records_from_table
-from trialmeta.harmonise import ENDPOINT_COLUMNS, harmonise, poolable
+from trialmeta.harmonise.curation import CurationError, landmark_months, load_curation
+from trialmeta.harmonise.endpoints_table import EndpointsTableError, load_endpoints_table, records_from_table
+from trialmeta.harmonise.table import ENDPOINT_COLUMNS, harmonise, poolable
 from test_harmonise import candidate, record
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metafor_reference import CLOSED_FORM_TOL, assert_close, dataset, number, reference
-from trialmeta.effects import back_transform, freeman_tukey, proportion_effects
+from trialmeta.pool.effects import back_transform, freeman_tukey, proportion_effects
 
 ESCALC = reference()["escalc"]
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from trialmeta.extraction import choose, extract_candidates, extract_metadata, extract_paper
-from trialmeta.lexicon import LexiconError, load_lexicon
-from trialmeta.reading import read_document
+from trialmeta.extract.extraction import choose, extract_candidates, extract_metadata, extract_paper
+from trialmeta.extract.lexicon import LexiconError, load_lexicon
+from trialmeta.extract.reading import read_document
 
 ROOT = Path(__file__).resolve().parents[1]
 LEXICON = load_lexicon(ROOT / "resources/lexicon.yaml")

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.patches import Polygon
 
-from trialmeta import plots
+from trialmeta.figures import plots
 
 STUDIES = [
     # study, year, events, total, weight (%), target

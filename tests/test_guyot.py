@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trialmeta.guyot import CURVE_COLUMNS, CurveError, DigitisedCurve, read_curves, reconstruct
-from trialmeta.patients import kaplan_meier
+from trialmeta.pool.guyot import CURVE_COLUMNS, CurveError, DigitisedCurve, read_curves, reconstruct
+from trialmeta.harmonise.patients import kaplan_meier
 
 DEMO = Path(__file__).parents[1] / "resources" / "curves" / "simulated_demo.csv"
 LANDMARKS = (6, 12, 24)

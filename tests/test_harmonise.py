@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from trialmeta.harmonise import CurationError, harmonise, load_curation, poolable, rounding_tolerance
+from trialmeta.harmonise.table import CurationError, harmonise, load_curation, poolable, rounding_tolerance
 
 
 def candidate(endpoint, events=None, total=None, estimate=None, ci=(None, None), se=None, percent=None,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from metafor_reference import CI_METHOD, ITERATIVE_TOL, assert_close, dataset
-from trialmeta.effects import proportion_effects
-from trialmeta.sensitivity import influence_diagnostics
+from trialmeta.pool.effects import proportion_effects
+from trialmeta.pool.sensitivity import influence_diagnostics
 
 CASES = json.loads((Path(__file__).parent / "reference" / "influence_reference.json").read_text())["cases"]
 FIELDS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight", "dfbetas")

@@ -21,9 +21,9 @@ import pytest
 from metafor_reference import (
     CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, dataset, reference,
 )
-from trialmeta.control import FitControl
-from trialmeta.effects import proportion_effects
-from trialmeta.models import METHODS, GLMMFitError, MetaResult, fit_glmm, fit_meta
+from trialmeta.pool.control import FitControl
+from trialmeta.pool.effects import proportion_effects
+from trialmeta.pool.models import METHODS, GLMMFitError, MetaResult, fit_glmm, fit_meta
 
 FITS = reference()["fits"]
 GLMM = reference()["glmm"]

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialmeta.numbers import find_landmarks, find_quantities, parse_int, split_sentences
+from trialmeta.extract.numbers import find_landmarks, find_quantities, parse_int, split_sentences
 
 
 def only(sentence):

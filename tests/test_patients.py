@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from metafor_reference import CLOSED_FORM_TOL, assert_close, number
-from trialmeta.patients import (
+from trialmeta.harmonise.patients import (
     DAYS_PER_MONTH,
     PatientTableError,
     SurvivalData,
@@ -182,7 +182,7 @@ def test_pooled_curve_and_plot_dict():
 
 def test_a_study_without_times_or_median_follow_up_is_a_check_not_a_crash():
     # found by the 200-paper benchmark: one such paper stopped harmonise for the whole corpus
-    from trialmeta.patient_level import patient_level
+    from trialmeta.harmonise.patient_level import patient_level
 
     table = {"header": ["Patient", "Outcome"], "rows": [["1", "CR, ongoing"], ["2", "Relapse"], ["3", "CR, ongoing"]]}
     records = [{"paper": "p", "status": "ok", "tables": [table]}]

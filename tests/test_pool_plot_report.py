@@ -5,9 +5,9 @@ import pytest
 from scipy import stats
 from matplotlib.patches import Polygon
 
-from trialmeta.plots import forest_figure
-from trialmeta.pooling import exact_ci, pool_all
-from trialmeta.report import build_report, methods_text
+from trialmeta.figures.plots import forest_figure
+from trialmeta.pool.pooling import exact_ci, pool_all
+from trialmeta.report.page import build_report, methods_text
 
 POOLING = {
     "level": 0.95,

@@ -22,7 +22,7 @@ import yaml
 from metafor_reference import (
     CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, assert_pooled_row, dataset, reference,
 )
-from trialmeta.harmonise import ENDPOINT_COLUMNS, PROPORTIONS
+from trialmeta.harmonise.table import ENDPOINT_COLUMNS, PROPORTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = sorted(reference()["datasets"])

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from metafor_reference import CI_METHOD, ITERATIVE_TOL, assert_close, assert_pooled_row, dataset, number, reference
-from trialmeta.effects import back_transform
-from trialmeta.harmonise import ENDPOINT_COLUMNS
-from trialmeta.pooling import pool_all
+from trialmeta.pool.effects import back_transform
+from trialmeta.harmonise.table import ENDPOINT_COLUMNS
+from trialmeta.pool.pooling import pool_all
 
 DATASETS = sorted(reference()["datasets"])
 

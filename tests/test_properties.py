@@ -13,8 +13,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trialmeta.effects import back_transform, freeman_tukey, proportion_effects
-from trialmeta.numbers import find_quantities, parse_int
+from trialmeta.pool.effects import back_transform, freeman_tukey, proportion_effects
+from trialmeta.extract.numbers import find_quantities, parse_int
 
 UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]

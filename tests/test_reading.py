@@ -19,9 +19,9 @@ from fixtures.make_fixture_pdfs import (
     plain_pdf,
     two_column_paper,
 )
-from trialmeta.reading import Document, DocumentError, Passage, ReadSettings, Span, read_document
-from trialmeta.reading.model import REMOVED_KINDS, SEARCHED_KINDS
-from trialmeta.reading.text_rules import Vocabulary, keep_line_end_hyphen, normalise_chars
+from trialmeta.extract.reading import Document, DocumentError, Passage, ReadSettings, Span, read_document
+from trialmeta.extract.reading.model import REMOVED_KINDS, SEARCHED_KINDS
+from trialmeta.extract.reading.text_rules import Vocabulary, keep_line_end_hyphen, normalise_chars
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPERS = ROOT.parent / "shared" / "papers"
@@ -594,14 +594,14 @@ def test_passage_locate_edge_cases():
 
 
 def test_inline_tex_signs_become_the_characters_a_pdf_shows():
-    from trialmeta.reading.text_rules import normalise_chars
+    from trialmeta.extract.reading.text_rules import normalise_chars
 
     assert normalise_chars(r"EFS $48.5\% \pm 9.0\%$, blasts $\geq 5\%$") == "EFS 48.5% ± 9.0%, blasts ≥ 5%"
     assert normalise_chars("costs $5 and $6") == "costs $5 and $6"  # dollars without TeX stay
 
 
 def test_line_end_hyphen_before_a_long_word_of_the_document_is_kept():
-    from trialmeta.reading.text_rules import Vocabulary, keep_line_end_hyphen
+    from trialmeta.extract.reading.text_rules import Vocabulary, keep_line_end_hyphen
 
     vocabulary = Vocabulary("late cardiotoxicity was rare ; cardiotoxicity recovered".split())
     assert keep_line_end_hyphen("delayed", "cardiotoxicity", vocabulary)
@@ -642,8 +642,8 @@ def test_a_short_second_column_is_still_a_column(booktabs):
 
 
 def test_counts_from_a_booktabs_per_patient_table(booktabs):
-    from trialmeta.extraction import extract_paper
-    from trialmeta.lexicon import load_lexicon
+    from trialmeta.extract.extraction import extract_paper
+    from trialmeta.extract.lexicon import load_lexicon
 
     record = extract_paper(str(booktabs[0].path), load_lexicon(ROOT / "resources/lexicon.yaml"))
     chosen = {record["candidates"][c["candidate"]]["endpoint"]: record["candidates"][c["candidate"]] for c in record["chosen"]}

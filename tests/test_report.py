@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from test_figures import contract_entry, glmm_entry, km, landmarks
 
-from trialmeta import history, plots
-from trialmeta.report import build_report, methods
+from trialmeta.figures import plots
+from trialmeta.report import history
+from trialmeta.report.page import build_report, methods
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLING = {
@@ -170,7 +171,7 @@ def test_report_renders_offline_in_chromium_and_a_click_shows_the_quote(figures,
 
 
 def test_a_figure_is_embedded_as_svg_at_its_printed_size(tmp_path):
-    from trialmeta.report import _img
+    from trialmeta.report.page import _img
 
     figure = plt.figure(figsize=(5, 2))
     plots.save_figure(figure, str(tmp_path / "f.png"), str(tmp_path / "f.svg"))

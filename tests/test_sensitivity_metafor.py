@@ -13,9 +13,9 @@ import pytest
 from metafor_reference import (
     CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, dataset, number, reference,
 )
-from trialmeta.effects import proportion_effects
-from trialmeta.models import fit_meta
-from trialmeta.sensitivity import (
+from trialmeta.pool.effects import proportion_effects
+from trialmeta.pool.models import fit_meta
+from trialmeta.pool.sensitivity import (
     cumulative,
     egger_test,
     leave_one_out,

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from metafor_reference import CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_TOL, assert_close, number
-from trialmeta.harmonise import ENDPOINT_COLUMNS, STUDY_COLUMNS
-from trialmeta.survival import (
+from trialmeta.harmonise.table import ENDPOINT_COLUMNS, STUDY_COLUMNS
+from trialmeta.pool.survival import (
     NoPrecision,
     ci_scale,
     landmark_effect,

@@ -17,7 +17,7 @@ import pdfplumber
 import pytest
 import yaml
 
-from trialmeta.numbers import parse_int
+from trialmeta.extract.numbers import parse_int
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from trialmeta.harmonise import ENDPOINT_COLUMNS, STUDY_COLUMNS
+from trialmeta.harmonise.table import ENDPOINT_COLUMNS, STUDY_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]

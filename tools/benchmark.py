@@ -15,7 +15,7 @@ Everything runs in a scratch folder (default: a new folder under /tmp), never in
   4. pooling: every measure x method with z and Knapp-Hartung intervals, the GLMM and the
      sensitivity analyses for k = --k, and REML for k = --k-reml (bench_pooling's simulation);
   5. extractor precision/recall/F1 on the corpus of the full run, from the pipeline's
-     endpoints.csv, by trialmeta.evaluation (the code tools/evaluate_extraction.py runs);
+     endpoints.csv, by trialmeta.extract.evaluation (the code tools/evaluate_extraction.py runs);
   6. peak memory (RSS) of this process and of the largest Snakemake process or job.
 Timings depend on the machine and its load: compare the ratios, which are measured in one run.
 """
@@ -39,12 +39,12 @@ sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "workflow")]
 import bench_pooling  # noqa: E402
 import bench_reading  # noqa: E402
 import make_synthetic_corpus  # noqa: E402
-from trialmeta.effects import MEASURES, proportion_effects  # noqa: E402
-from trialmeta.evaluation import evaluate, evaluate_metadata, load_gold  # noqa: E402
-from trialmeta.extraction import extract_paper  # noqa: E402
-from trialmeta.lexicon import load_lexicon  # noqa: E402
-from trialmeta.models import METHODS, fit_glmm, fit_meta  # noqa: E402
-from trialmeta.sensitivity import cumulative, egger_test, leave_one_out, trim_and_fill  # noqa: E402
+from trialmeta.pool.effects import MEASURES, proportion_effects  # noqa: E402
+from trialmeta.extract.evaluation import evaluate, evaluate_metadata, load_gold  # noqa: E402
+from trialmeta.extract.extraction import extract_paper  # noqa: E402
+from trialmeta.extract.lexicon import load_lexicon  # noqa: E402
+from trialmeta.pool.models import METHODS, fit_glmm, fit_meta  # noqa: E402
+from trialmeta.pool.sensitivity import cumulative, egger_test, leave_one_out, trim_and_fill  # noqa: E402
 
 TARGETS = {
     "extraction_ratio": 1.5,  # x bare pdfplumber
@@ -288,7 +288,7 @@ def print_table(f: dict, scores: pd.DataFrame) -> None:
     for row in rows:
         print(line(row))
     print()
-    print("Extractor scores per endpoint (trialmeta.evaluation, as tools/evaluate_extraction.py):")
+    print("Extractor scores per endpoint (trialmeta.extract.evaluation, as tools/evaluate_extraction.py):")
     print(scores.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pdfplumber
 
-from trialmeta.reading import Document, ReadSettings, read_document
+from trialmeta.extract.reading import Document, ReadSettings, read_document
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPERS = ROOT.parent / "shared" / "papers"

@@ -17,11 +17,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from trialmeta.corpus import find_papers  # noqa: E402
-from trialmeta.evaluation import evaluate, evaluate_metadata, load_gold  # noqa: E402
-from trialmeta.extraction import extract_paper  # noqa: E402
-from trialmeta.harmonise import harmonise  # noqa: E402
-from trialmeta.lexicon import load_lexicon  # noqa: E402
+from trialmeta.extract.corpus import find_papers  # noqa: E402
+from trialmeta.extract.evaluation import evaluate, evaluate_metadata, load_gold  # noqa: E402
+from trialmeta.extract.extraction import extract_paper  # noqa: E402
+from trialmeta.harmonise.table import harmonise  # noqa: E402
+from trialmeta.extract.lexicon import load_lexicon  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "papers"
 DEFAULT_CORPORA = {

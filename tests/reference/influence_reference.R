@@ -1,5 +1,5 @@
 # Reference values of metafor's influence() (outlier and influence diagnostics)
-# for trialmeta.sensitivity.influence_diagnostics.
+# for trialmeta.pool.sensitivity.influence_diagnostics.
 #
 # Run from the repository root: Rscript tests/reference/influence_reference.R
 # It reads the datasets of metafor_reference.json (so both files describe the

@@ -1,4 +1,4 @@
-# Reference values from R's survival and metafor for trialmeta.survival and trialmeta.patients.
+# Reference values from R's survival and metafor for trialmeta.pool.survival and trialmeta.harmonise.patients.
 #
 # Run from the repository root:
 #   Rscript tests/reference/survival_reference.R

@@ -6,7 +6,7 @@ from snakemake.utils import min_version, validate
 
 # the library lives beside the rules; importable even when not pip-installed
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
-from trialmeta.corpus import find_papers  # noqa: E402
+from trialmeta.extract.corpus import find_papers  # noqa: E402
 
 min_version("9.0")
 
@@ -22,7 +22,7 @@ CURATION_DIR = config["curation_dir"] or ""
 # row and column.
 ENDPOINTS_TABLE = config.get("endpoints_table") or ""
 if ENDPOINTS_TABLE:
-    from trialmeta.endpoints_table import load_endpoints_table  # noqa: E402
+    from trialmeta.harmonise.endpoints_table import load_endpoints_table  # noqa: E402
 
     TABLE_PAPERS = sorted({row["paper"] for row in load_endpoints_table(ENDPOINTS_TABLE)})
     PAPERS = {}

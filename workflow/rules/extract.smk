@@ -6,7 +6,7 @@
 
 from dataclasses import asdict
 
-from trialmeta.limits import PaperLimits
+from trialmeta.extract.limits import PaperLimits
 
 # checked here, so a bad value stops the run before any job starts
 PAPER_LIMITS = PaperLimits(**config.get("paper_limits", {}))

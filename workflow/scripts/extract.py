@@ -7,8 +7,8 @@ from pathlib import Path
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
-from trialmeta.io import write_json  # noqa: E402
-from trialmeta.limits import PaperLimits, extract_within_limits  # noqa: E402
+from trialmeta.core.io import write_json  # noqa: E402
+from trialmeta.extract.limits import PaperLimits, extract_within_limits  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 record, reader_messages = extract_within_limits(

@@ -7,8 +7,8 @@ from pathlib import Path
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
-from trialmeta import plots  # noqa: E402
-from trialmeta.io import read_json  # noqa: E402
+from trialmeta.figures import plots  # noqa: E402
+from trialmeta.core.io import read_json  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 out = snakemake.output  # noqa: F821

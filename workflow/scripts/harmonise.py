@@ -9,10 +9,10 @@ import pandas as pd
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
-from trialmeta.endpoints_table import load_endpoints_table, records_from_table  # noqa: E402
-from trialmeta.harmonise import harmonise  # noqa: E402
-from trialmeta.io import read_json, write_csv  # noqa: E402
-from trialmeta.patient_level import patient_level  # noqa: E402
+from trialmeta.harmonise.endpoints_table import load_endpoints_table, records_from_table  # noqa: E402
+from trialmeta.harmonise.table import harmonise  # noqa: E402
+from trialmeta.core.io import read_json, write_csv  # noqa: E402
+from trialmeta.harmonise.patient_level import patient_level  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 if snakemake.params.endpoints_table:  # noqa: F821

@@ -9,9 +9,9 @@ import pandas as pd
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
-from trialmeta.io import write_csv, write_json  # noqa: E402
-from trialmeta.patient_level import curves  # noqa: E402
-from trialmeta.pooling import pool_all  # noqa: E402
+from trialmeta.core.io import write_csv, write_json  # noqa: E402
+from trialmeta.harmonise.patient_level import curves  # noqa: E402
+from trialmeta.pool.pooling import pool_all  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 endpoints = pd.read_csv(snakemake.input.endpoints, dtype={"events": "Int64", "total": "Int64", "page": "Int64"})  # noqa: F821

@@ -10,9 +10,9 @@ import pandas as pd
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
-from trialmeta import history  # noqa: E402
-from trialmeta.io import atomic_write_text, read_json, write_json  # noqa: E402
-from trialmeta.report import build_report  # noqa: E402
+from trialmeta.report import history  # noqa: E402
+from trialmeta.core.io import atomic_write_text, read_json, write_json  # noqa: E402
+from trialmeta.report.page import build_report  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 inputs = snakemake.input  # noqa: F821

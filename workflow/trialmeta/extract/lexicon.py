@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from trialmeta.io import load_yaml_checked
+from trialmeta.core.io import load_yaml_checked
 
 ENDPOINT_KINDS = ("count", "proportion", "survival", "duration")
 

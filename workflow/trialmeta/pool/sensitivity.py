@@ -26,9 +26,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from trialmeta.control import FitControl
-from trialmeta.effects import EffectSizes
-from trialmeta.models import MetaResult, ModelFit, fit_location, fit_meta, pool
+from trialmeta.pool.control import FitControl
+from trialmeta.pool.effects import EffectSizes
+from trialmeta.pool.models import MetaResult, ModelFit, fit_location, fit_meta, pool
 
 TRIMFILL_ESTIMATORS = ("L0", "R0", "Q0")
 
@@ -180,7 +180,7 @@ def meta_regression(
 
     metafor: ``rma(yi, vi, mods=~ m1 + m2 ..., method, test)``: the tau2
     estimators, Knapp-Hartung and the tau2 CI are those of
-    `trialmeta.models.fit_location` with X = [1, moderators]; tau2 is the
+    `trialmeta.pool.models.fit_location` with X = [1, moderators]; tau2 is the
     residual heterogeneity, Q the residual heterogeneity test on k - p df.
     """
     if not moderators:

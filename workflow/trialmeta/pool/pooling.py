@@ -1,8 +1,8 @@
 """Pooling the harmonised table: every configured endpoint x analysis -> pooled.csv rows.
 
 This module only selects data, dispatches to the estimators and lays results
-out; the estimators live in `trialmeta.effects`, `trialmeta.models` and
-`trialmeta.sensitivity` (each validated against metafor).
+out; the estimators live in `trialmeta.pool.effects`, `trialmeta.pool.models` and
+`trialmeta.pool.sensitivity` (each validated against metafor).
 
 Which model does what:
 - every analysis in ``pooling.analyses`` gives one pooled.csv row per
@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from trialmeta.control import FitControl
-from trialmeta.effects import EffectSizes, back_transform, proportion_effects
-from trialmeta.harmonise import poolable
-from trialmeta.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
-from trialmeta.survival import RELAPSE_LABELS, pool_landmarks, relapse_proportions
-from trialmeta.sensitivity import (
+from trialmeta.pool.control import FitControl
+from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effects
+from trialmeta.harmonise.table import poolable
+from trialmeta.pool.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
+from trialmeta.pool.survival import RELAPSE_LABELS, pool_landmarks, relapse_proportions
+from trialmeta.pool.sensitivity import (
     cumulative, egger_test, influence_diagnostics, leave_one_out, meta_regression, subgroup_analysis, trim_and_fill,
 )
 
@@ -397,7 +397,7 @@ def pool_all(
 
     `survival` is the config block: "endpoints" (names, "+" joins endpoints
     pooled together, e.g. "rfs+lfs+efs") and "landmark_months";
-    `trialmeta.survival.pool_landmarks` pools them on the log(-log S) scale.
+    `trialmeta.pool.survival.pool_landmarks` pools them on the log(-log S) scale.
     """
     rows, details = [], {}
     for endpoint in endpoint_names:

@@ -2,7 +2,7 @@
 
 Light on purpose (no reader imports): the per-paper job's parent process
 writes these records when the child that extracts the paper goes over a limit
-or crashes (`trialmeta.limits`), and `trialmeta.extraction.extract_paper`
+or crashes (`trialmeta.extract.limits`), and `trialmeta.extract.extraction.extract_paper`
 writes them when the reader refuses the file.
 """
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FitControl:
-    """Tolerances and limits of `trialmeta.models`.
+    """Tolerances and limits of `trialmeta.pool.models`.
 
     The defaults are tighter than metafor's own (threshold 1e-5, uniroot tol
     eps^0.25 ~ 1.2e-4, 100 iterations) because the fits here are cheap and

@@ -131,7 +131,7 @@ def proportion_effects(
     study. ``add=None`` is metafor's default: 1/2 for PLO and PR, 0 for PFT and
     PAS (which are finite at 0% and 100%). With ``to="none"`` a study at 0% or
     100% has yi = vi = nan under PLO (escalc recodes the infinite logit to NA)
-    and vi = 0 under PR; `trialmeta.models.fit_meta` refuses both.
+    and vi = 0 under PR; `trialmeta.pool.models.fit_meta` refuses both.
 
     Raises ValueError for events > total, negative counts, total 0, or an
     unknown measure or correction target.

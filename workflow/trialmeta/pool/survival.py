@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from trialmeta.control import FitControl
-from trialmeta.harmonise import BLOCKING_FLAGS, rounding_tolerance
-from trialmeta.models import MetaResult, pool
+from trialmeta.pool.control import FitControl
+from trialmeta.harmonise.table import BLOCKING_FLAGS, rounding_tolerance
+from trialmeta.pool.models import MetaResult, pool
 
 MEASURE = "cloglog"
 SURVIVAL_ENDPOINTS = ("rfs", "lfs", "efs", "os")
@@ -306,7 +306,7 @@ def pool_landmark(
     "+" (e.g. "rfs+lfs+efs": one estimate per study, the first listed that the
     study reports). Only rows at exactly `months` enter; a study that reports
     the endpoint at other landmarks only is listed in "excluded" with them.
-    Each analysis of ``pooling["analyses"]`` (GLMM excepted) is `trialmeta.models.pool`
+    Each analysis of ``pooling["analyses"]`` (GLMM excepted) is `trialmeta.pool.models.pool`
     on yi/vi, i.e. metafor ``rma(yi, vi, method, test)``; estimates are
     back-transformed to S = exp(-exp(y)) (1 - S for a cumulative incidence).
     """
@@ -457,7 +457,7 @@ def relapse_proportions(endpoints: pd.DataFrame, denominator: str) -> tuple[pd.D
     treated (the n_treated row). The rows get endpoint "relapse_responders" or
     "relapse_treated" and the flag "denominator_responders" /
     "denominator_treated", keep the relapse row's provenance, and pool with
-    `trialmeta.pooling.pool_endpoint(frame, studies, "relapse_<denominator>", pooling)`.
+    `trialmeta.pool.pooling.pool_endpoint(frame, studies, "relapse_<denominator>", pooling)`.
     Studies without relapse events or denominator, or with more relapses than
     the denominator, are returned in the excluded list with the reason.
     """

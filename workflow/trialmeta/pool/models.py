@@ -12,7 +12,7 @@ interval and no binomial-normal model. scipy supplies the distributions, the
 root finder (brentq) and the optimiser (Nelder-Mead).
 
 The estimators are written for a general design matrix X (k x p) so that the
-meta-regression in `trialmeta.sensitivity` shares them; every quantity is
+meta-regression in `trialmeta.pool.sensitivity` shares them; every quantity is
 computed from p x p matrices, never a k x k one, so k = 10,000 costs
 milliseconds. Notation, as metafor's: W = diag(w), P = W - W X (X'WX)^-1 X'W,
 Q(tau2) = y'Py with w = 1/(v + tau2).
@@ -28,8 +28,8 @@ import numpy.typing as npt
 from scipy import optimize, stats
 from scipy.special import expit, gammaln, log_expit
 
-from trialmeta.control import FitControl
-from trialmeta.effects import EffectSizes, back_transform, proportion_effects, validate_counts
+from trialmeta.pool.control import FitControl
+from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effects, validate_counts
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "EB", "HE")
 CI_METHODS = ("z", "hk", "hk_adhoc")
@@ -110,7 +110,7 @@ class MetaResult(ModelFit):
     pval: float
 
     def back_transformed(self, effects: EffectSizes | None = None) -> PooledProportion:
-        """Estimate, CI and PI back on the proportion scale (`trialmeta.effects.back_transform`).
+        """Estimate, CI and PI back on the proportion scale (`trialmeta.pool.effects.back_transform`).
 
         The PFT back-transformation needs the study sizes: pass the
         `EffectSizes` the result was fitted from (their measure must match).
@@ -541,7 +541,7 @@ def fit_location(
     """Fit metafor's ``rma(yi, vi, mods=X, method, test)`` (X includes the intercept column).
 
     The engine behind `fit_meta` (X = a column of ones) and the
-    meta-regression of `trialmeta.sensitivity`. With ``tau2_ci=False`` the
+    meta-regression of `trialmeta.pool.sensitivity`. With ``tau2_ci=False`` the
     Q-profile CI of tau2 is left out (nan), as metafor's leave1out and cumul
     report none; it is most of the cost of a refit.
 

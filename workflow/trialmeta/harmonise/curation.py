@@ -15,10 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from trialmeta.io import load_yaml_checked
-from trialmeta.numbers import MONTHS_PER_UNIT
+from trialmeta.core.io import load_yaml_checked
+from trialmeta.extract.numbers import MONTHS_PER_UNIT
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "curation.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "curation.schema.yaml"
 METADATA_KEYS = ("study", "trial_ids", "target", "construct", "population", "age_group", "year", "report", "centre")
 # A landmark in days or weeks is the month it names when it lies this close:
 # 365 days is 11.99 months (12 months), 180 days is 5.91 months (6 months).

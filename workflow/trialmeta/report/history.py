@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialmeta.io import atomic_write_text, read_json, write_json
+from trialmeta.core.io import atomic_write_text, read_json, write_json
 
 VALUE_FIELDS = ["events", "total", "estimate", "ci_low", "ci_high", "source"]
 POOLED_KEY = ["endpoint", "landmark_months", "subgroup", "measure", "method", "ci_method"]

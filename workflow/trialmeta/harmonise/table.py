@@ -11,7 +11,7 @@ Order of work for one paper: the extractor's choices -> curation decisions ->
 cohort sizes -> denominator rule -> derived values and checks. Checks run on
 the final values; a problem of an extracted value that curation replaced stays
 visible as ``superseded:<check>``. Across papers, a trial reported twice keeps
-one report (see `trialmeta.duplicates`).
+one report (see `trialmeta.harmonise.duplicates`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from trialmeta.curation import Curation, CurationError, Decision, load_curation, snap_landmark
-from trialmeta.duplicates import StudySummary, find_duplicates
-from trialmeta.numbers import MONTHS_PER_UNIT, find_quantities
+from trialmeta.harmonise.curation import Curation, CurationError, Decision, load_curation, snap_landmark
+from trialmeta.harmonise.duplicates import StudySummary, find_duplicates
+from trialmeta.extract.numbers import MONTHS_PER_UNIT, find_quantities
 
 __all__ = [
     "AUDIT_COLUMNS", "CHECK_COLUMNS", "ENDPOINT_COLUMNS", "FAILURE_COLUMNS", "STUDY_COLUMNS",

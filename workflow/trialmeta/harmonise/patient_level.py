@@ -4,7 +4,7 @@ A paper's per-patient table gives each patient's outcome; the event times its
 text states for single patients come from the curation file
 (``patient_times``). `patient_level` builds, for every time-to-event endpoint
 the study reports at a landmark, the patients' durations and events
-(`trialmeta.patients.endpoint_data`, assumptions stated), compares the
+(`trialmeta.harmonise.patients.endpoint_data`, assumptions stated), compares the
 lifelines Kaplan-Meier value at that landmark with the reported one (a
 checks.csv row), and returns the patient rows for tables/patients.csv, from
 which the pool stage draws the curves.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialmeta.curation import CurationError, load_curation
-from trialmeta.patients import ENDPOINT_EVENTS, PatientTableError, curve_of, endpoint_data, kaplan_meier, landmark_check, patients_from_table
+from trialmeta.harmonise.curation import CurationError, load_curation
+from trialmeta.harmonise.patients import ENDPOINT_EVENTS, PatientTableError, curve_of, endpoint_data, kaplan_meier, landmark_check, patients_from_table
 
 PATIENT_COLUMNS = ["study", "paper", "endpoint", "patient", "time_months", "event", "assumptions"]
 

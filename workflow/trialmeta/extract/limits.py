@@ -5,7 +5,7 @@ inflates to gigabytes, a crash inside the PDF library) must cost at most
 `PaperLimits.seconds` and `PaperLimits.memory_mb` and end as a failure record
 naming the file, never hang the run or take the machine's memory.
 
-The child (``python -m trialmeta.limits``) sets its own address-space limit
+The child (``python -m trialmeta.extract.limits``) sets its own address-space limit
 (RLIMIT_AS: the memory it holds after start-up plus `memory_mb`; enforced on
 Linux) and a CPU-time limit a little above `seconds`, so it also stops if the
 parent is killed; the parent kills it at `seconds` of wall-clock time. It ends
@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from trialmeta.records import failed_record as record_of_failure
+from trialmeta.core.records import failed_record as record_of_failure
 
 # Exit codes of the child for the outcomes it can name itself.
 _OUT_OF_MEMORY = 3
@@ -72,14 +72,14 @@ def extract_within_limits(path: str, lexicon_path: str, limits: PaperLimits = Pa
     InterruptedExtraction, and an interrupt of the parent kills the child and
     propagates: an interrupted paper leaves no record, so a rerun extracts it.
     """
-    package_root = str(Path(__file__).resolve().parents[1])
+    package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory(prefix="trialmeta-extract-") as scratch:
         out = os.path.join(scratch, "record.json")
         request = {"path": path, "lexicon": lexicon_path, "limits": asdict(limits), "out": out, "parent": os.getpid()}
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "trialmeta.limits", json.dumps(request)],
+                [sys.executable, "-m", "trialmeta.extract.limits", json.dumps(request)],
                 env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
                 timeout=limits.seconds,
             )
@@ -173,10 +173,10 @@ def _child(argument: str) -> int:
     # Ctrl-C reaches the whole process group: the parent decides, the child goes on until killed
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_when_orphaned(request["parent"])
-    from trialmeta.extraction import extract_paper
-    from trialmeta.io import write_json
-    from trialmeta.lexicon import load_lexicon
-    from trialmeta.reading import ReadSettings
+    from trialmeta.extract.extraction import extract_paper
+    from trialmeta.core.io import write_json
+    from trialmeta.extract.lexicon import load_lexicon
+    from trialmeta.extract.reading import ReadSettings
 
     limits = PaperLimits(**request["limits"])
     lexicon = load_lexicon(request["lexicon"])

@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from trialmeta.lexicon import Lexicon
-from trialmeta.numbers import (
+from trialmeta.extract.lexicon import Lexicon
+from trialmeta.extract.numbers import (
     INT_WORD,
     PATIENT_NOUN,
     Landmark,
@@ -25,8 +25,8 @@ from trialmeta.numbers import (
     parse_int,
     split_sentences,
 )
-from trialmeta.records import failed_record
-from trialmeta.reading import Document, DocumentError, Passage, ReadSettings, Table, read_document
+from trialmeta.core.records import failed_record
+from trialmeta.extract.reading import Document, DocumentError, Passage, ReadSettings, Table, read_document
 
 # How much each quantity form says on its own: counts with a denominator are
 # the most checkable, a bare percentage or a count without denominator less so.

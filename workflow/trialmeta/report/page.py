@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 
 import pandas as pd
 
-from trialmeta.plots import heterogeneity_text, model_label, primary_analysis, subgroup_test_text
+from trialmeta.figures.plots import heterogeneity_text, model_label, primary_analysis, subgroup_test_text
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
