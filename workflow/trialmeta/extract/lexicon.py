@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from trialmeta.core.io import load_yaml_checked
 
 ENDPOINT_KINDS = ("count", "proportion", "survival", "duration")

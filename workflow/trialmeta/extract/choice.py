@@ -1,0 +1,98 @@
+"""Stage 5 of extraction: choice, one candidate per (endpoint, landmark) with the reason why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
+
+
+@dataclass(frozen=True)
+class Choice:
+    candidate: Candidate
+    reason: str
+    alternatives: int
+
+
+def _implied_total(candidate: Candidate, n_treated: int | None) -> int | None:
+    """The denominator, or the treated cohort when a bare percentage is a whole number of it."""
+    if candidate.total is not None or not n_treated or candidate.estimate is None:
+        return candidate.total
+    if candidate.percent_printed is None or candidate.landmark_months is not None:
+        return None
+    count = candidate.estimate * n_treated
+    return n_treated if abs(count - round(count)) <= 0.0051 * n_treated else None
+
+
+def _rank(candidate: Candidate, n_treated: int | None) -> tuple:
+    score = candidate.confidence
+    if n_treated and candidate.endpoint not in ("n_treated", "n_enrolled"):
+        # The whole cohort (or the evaluable one the paper names) is the
+        # denominator a pooled analysis wants; a percentage that is a whole
+        # number of the cohort is consistent with it, but says less.
+        if candidate.total is not None:
+            whole = candidate.total == n_treated or "stated_denominator" in candidate.context
+            score += 0.1 if whole else -0.1
+        elif _implied_total(candidate, n_treated) is not None:
+            score += 0.05
+    completeness = sum(v is not None for v in (candidate.events, candidate.total, candidate.ci_low, candidate.se))
+    return (round(score, 6), completeness, -candidate.order)
+
+
+def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = None) -> list[Choice]:
+    """One candidate per (endpoint, landmark): the best ranked, with the reason why.
+
+    Never chosen: values in UNCHOOSABLE_CONTEXT, values about a group smaller
+    than the treated cohort, and grade 1-2 counts for an any-grade endpoint,
+    unless (with `grade_splits`, any-grade -> grade >= 3 endpoint) the paper
+    states that no grade >= 3 event occurred: then the grade 1-2 count is all of them.
+    """
+    choosable = [c for c in candidates if not set(c.context).intersection(UNCHOOSABLE_CONTEXT)]
+    counts = [c for c in choosable if c.key == ("n_treated", None)]
+    enrolled = [c for c in choosable if c.key == ("n_enrolled", None)]
+    if not counts and enrolled:
+        # no treated count stated: the enrolled patients are the cohort, said so in the reason
+        best_enrolled = max(enrolled, key=lambda c: _rank(c, None))
+        counts = [replace(best_enrolled, endpoint="n_treated", context=(*best_enrolled.context, "enrolled_as_treated"))]
+        choosable.append(counts[0])
+    n_treated = max(counts, key=lambda c: _rank(c, None)).total if counts else None
+    by_key: dict[tuple, list[Candidate]] = {}
+    mild: dict[tuple, list[Candidate]] = {}
+    for candidate in choosable:
+        if n_treated and candidate.cohort is not None and candidate.cohort < n_treated and candidate.endpoint != "n_treated":
+            continue
+        target = mild if "mild_only" in candidate.context else by_key
+        target.setdefault(candidate.key, []).append(candidate)
+    for (endpoint, landmark), group in mild.items():
+        severe = by_key.get(((grade_splits or {}).get(endpoint), landmark), [])
+        if (endpoint, landmark) not in by_key and severe:
+            best_severe = max(severe, key=lambda c: _rank(c, n_treated))
+            if best_severe.events == 0 or best_severe.estimate == 0:
+                by_key[(endpoint, landmark)] = group
+    choices = []
+    for key in sorted(by_key, key=lambda k: (k[0], -1 if k[1] is None else k[1])):
+        group = by_key[key]
+        ranked = sorted(group, key=lambda c: _rank(c, n_treated), reverse=True)
+        best = ranked[0]
+        reason = f"highest-ranked of {len(group)} candidate(s): rule {best.rule}, confidence {best.confidence}"
+        if n_treated and best.total == n_treated and key[0] not in ("n_treated", "n_enrolled"):
+            reason += f"; denominator equals the {n_treated} treated"
+        if best.context:
+            reason += "; context: " + ", ".join(best.context)
+        if "mild_only" in best.context:
+            reason += "; no grade >= 3 event stated, so the grade 1-2 count is the any-grade count"
+        disagreeing = [
+            c for c in ranked[1:]
+            if (c.events, c.total, c.estimate) != (best.events, best.total, best.estimate)
+        ]
+        if disagreeing:
+            reason += f"; {len(disagreeing)} other candidate(s) disagree"
+        choices.append(Choice(best, reason, len(group) - 1))
+    # "no ICANS" implies no grade >= 3 ICANS only if no event of any grade is chosen either
+    any_grade = {c.candidate.key: c.candidate for c in choices}
+    severe_of = {v: k for k, v in (grade_splits or {}).items()}
+    return [
+        c for c in choices
+        if not (c.candidate.rule == "text:none_of_any_grade"
+                and (any_grade.get((severe_of.get(c.candidate.endpoint), c.candidate.landmark_months)) or c.candidate).estimate)
+    ]
