@@ -29,6 +29,7 @@ FORM_CONFIDENCE = {
     "summed_parts": 0.85,
     "any_minus_mild": 0.8,
     "same_as_landmark": 0.75,
+    "cohort": 0.8,
 }
 # Penalties for context; values stay candidates but rank lower.
 PENALTY = {
@@ -72,6 +73,8 @@ class Candidate:
     context: tuple[str, ...]
     order: int  # position in reading order, for stable choices
     cohort: int | None = None  # size of the group the sentence speaks of ("the 10 patients"), when stated
+    # what that group is: treated, enrolled, evaluable (a whole-study cohort) or group (unsaid)
+    cohort_kind: str | None = None
 
     @property
     def key(self) -> tuple[str, float | None]:

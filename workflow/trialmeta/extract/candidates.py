@@ -7,13 +7,16 @@ quantity and landmark, then the values derived from several of them (derived).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from trialmeta.extract.binding import bind_quantities
 from trialmeta.extract.candidate import FAR_CHARS, FORM_CONFIDENCE, PENALTY, Candidate
 from trialmeta.extract.cohort import (
     N_EQUALS,
     cohort_before,
+    cohort_counts,
     evaluable_count,
+    sentence_cohort,
     with_denominator,
 )
 from trialmeta.extract.context import (
@@ -77,15 +80,20 @@ def _candidate_values(quantity: Quantity, kind: str) -> dict | None:
 def candidates_from_sentence(
     sentence: str, locate, section: str | None, order: int, lexicon: Lexicon
 ) -> list[Candidate]:
-    """Every candidate a sentence gives. `locate(start, end)` -> (page, line, bbox)."""
-    mentions = find_mentions(sentence, lexicon)
+    """Every candidate a sentence gives. `locate(start, end)` -> (page, line, bbox).
+
+    Cohort sizes (n_treated, n_enrolled) come from the cohort model (`cohort.cohort_counts`);
+    every other value from its binding to an endpoint mention.
+    """
+    kinds = {terms.name: terms for terms in lexicon.endpoints}
+    cohorts = _cohort_candidates(sentence, locate, section, order, lexicon)
+    mentions = [m for m in find_mentions(sentence, lexicon) if kinds[m.endpoint].kind != "count"]
     if not mentions:
-        return []
+        return cohorts
     quantities = find_quantities(sentence)
     zero_events = negated_events(sentence, mentions, lexicon)
     if not quantities and not zero_events:
-        return []
-    kinds = {terms.name: terms for terms in lexicon.endpoints}
+        return cohorts
     breakdown = lexicon.context.get("breakdown")
     baseline_after = lexicon.context.get("baseline_after")
     out: list[Candidate] = []
@@ -100,8 +108,6 @@ def candidates_from_sentence(
             continue  # a survival value without its time point cannot be pooled or checked
         if terms.kind == "duration" and not re.search(r"\bmedian\b", sentence, re.I):
             continue
-        if terms.kind == "count" and NEGATED_BEFORE.search(sentence[max(0, mention.start - 20) : mention.start]):
-            continue  # "the four who were not infused"
         flags = list(context_flags(sentence, quantity.start, section, lexicon))
         if quantity.bound:
             flags.append("approximate")
@@ -172,7 +178,42 @@ def candidates_from_sentence(
             confidence=round(FORM_CONFIDENCE["negation"] - sum(PENALTY[f] for f in flags), 3),
             context=flags, order=order, cohort=cohort_before(sentence, start),
         ))
+    return cohorts + out
+
+
+COHORT_ENDPOINTS = {"treated": "n_treated", "enrolled": "n_enrolled"}
+
+
+def _cohort_candidates(sentence, locate, section, order, lexicon) -> list[Candidate]:
+    """n_treated and n_enrolled candidates from the cohort sizes a sentence states."""
+    out = []
+    for count in cohort_counts(sentence, lexicon):
+        endpoint = COHORT_ENDPOINTS.get(count.kind)
+        if endpoint is None:
+            continue
+        if NEGATED_BEFORE.search(sentence[max(0, count.start - 20) : count.start]):
+            continue  # "the four who were not infused"
+        flags = context_flags(sentence, count.start, section, lexicon)
+        page, line, bbox = locate(count.start, count.end)
+        out.append(Candidate(
+            endpoint=endpoint, landmark_months=None, events=None, total=count.n, estimate=None, ci_low=None,
+            ci_high=None, se=None, percent_printed=None, page=page, line=line, bbox=bbox, quote=sentence.strip(),
+            rule=count.rule, confidence=round(FORM_CONFIDENCE["cohort"] - sum(PENALTY.get(f, 0) for f in flags), 3),
+            context=flags, order=order, cohort_kind=count.kind,
+        ))
     return out
+
+
+def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str]) -> Candidate:
+    """A proportion in a sentence that opens by naming its group ("Of the 16 eligible patients,
+    14 achieved ...") is over that group: its size is the denominator a bare percentage lacks."""
+    if cohort is None or candidate.endpoint not in proportions:
+        return candidate
+    context = candidate.context
+    total = candidate.total
+    if total is None and candidate.estimate is not None:
+        total, context = cohort.n, (*context, "stated_denominator")
+    return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 
 
 def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) -> list[Candidate]:
@@ -195,6 +236,10 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
                 return _passage.locate(_start + s, _start + e)
 
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
-            out.extend(with_denominator(c, sentence, evaluable, passage_n, proportions) for c in found)
+            lead = sentence_cohort(sentence, lexicon)
+            out.extend(
+                with_denominator(_over_sentence_cohort(c, lead, proportions), sentence, evaluable, passage_n, proportions)
+                for c in found
+            )
             order += 1
     return out

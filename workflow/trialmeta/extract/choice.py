@@ -7,6 +7,11 @@ from dataclasses import dataclass, replace
 from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
 
 
+# Cohorts of the whole study: a value over the evaluable patients is a whole-study value even
+# when fewer were evaluable than treated.
+WHOLE_STUDY_COHORTS = ("treated", "enrolled", "evaluable")
+
+
 @dataclass(frozen=True)
 class Choice:
     candidate: Candidate
@@ -48,18 +53,19 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     states that no grade >= 3 event occurred: then the grade 1-2 count is all of them.
     """
     choosable = [c for c in candidates if not set(c.context).intersection(UNCHOOSABLE_CONTEXT)]
-    counts = [c for c in choosable if c.key == ("n_treated", None)]
     enrolled = [c for c in choosable if c.key == ("n_enrolled", None)]
-    if not counts and enrolled:
-        # no treated count stated: the enrolled patients are the cohort, said so in the reason
-        best_enrolled = max(enrolled, key=lambda c: _rank(c, None))
-        counts = [replace(best_enrolled, endpoint="n_treated", context=(*best_enrolled.context, "enrolled_as_treated"))]
-        choosable.append(counts[0])
-    n_treated = max(counts, key=lambda c: _rank(c, None)).total if counts else None
+    counts = [c for c in choosable if c.key == ("n_treated", None)]
+    # Several treated counts: dose levels, arms and "the first 6" are parts of the whole, and the
+    # whole is the largest count the paper states for treated patients. Without a treated count
+    # the enrolled patients are the cohort values are compared with (no n_treated is claimed:
+    # harmonise reads the enrolled count as the denominator, and says so).
+    sized = counts or enrolled
+    n_treated = max(sized, key=lambda c: (c.total or 0, _rank(c, None))).total if sized else None
     by_key: dict[tuple, list[Candidate]] = {}
     mild: dict[tuple, list[Candidate]] = {}
     for candidate in choosable:
-        if n_treated and candidate.cohort is not None and candidate.cohort < n_treated and candidate.endpoint != "n_treated":
+        if (n_treated and candidate.cohort is not None and candidate.cohort < n_treated
+                and candidate.cohort_kind not in WHOLE_STUDY_COHORTS and candidate.endpoint != "n_treated"):
             continue
         target = mild if "mild_only" in candidate.context else by_key
         target.setdefault(candidate.key, []).append(candidate)
@@ -72,9 +78,14 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     choices = []
     for key in sorted(by_key, key=lambda k: (k[0], -1 if k[1] is None else k[1])):
         group = by_key[key]
-        ranked = sorted(group, key=lambda c: _rank(c, n_treated), reverse=True)
-        best = ranked[0]
-        reason = f"highest-ranked of {len(group)} candidate(s): rule {best.rule}, confidence {best.confidence}"
+        if key in (("n_treated", None), ("n_enrolled", None)):
+            ranked = sorted(group, key=lambda c: (c.total or 0, _rank(c, None)), reverse=True)
+            best = ranked[0]
+            reason = f"largest {key[0][2:]} count of {len(group)} candidate(s): rule {best.rule}, confidence {best.confidence}"
+        else:
+            ranked = sorted(group, key=lambda c: _rank(c, n_treated), reverse=True)
+            best = ranked[0]
+            reason = f"highest-ranked of {len(group)} candidate(s): rule {best.rule}, confidence {best.confidence}"
         if n_treated and best.total == n_treated and key[0] not in ("n_treated", "n_enrolled"):
             reason += f"; denominator equals the {n_treated} treated"
         if best.context:

@@ -40,6 +40,15 @@ LEXICON_SCHEMA = {
             "properties": {"severe": _PHRASES, "mild": _PHRASES},
         },
         "context": {"type": "object", "additionalProperties": _PHRASES},
+        "cohort": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                name: _PHRASES
+                for name in ("treated", "treated_adjectives", "treated_object", "enrolled", "enrolled_adjectives",
+                             "enrolled_object", "evaluable_adjectives", "not_therapy", "subset_before")
+            },
+        },
         "metadata": {
             "type": "object",
             "additionalProperties": {"type": "object", "additionalProperties": _PHRASES},
@@ -71,8 +80,8 @@ class LexiconError(ValueError):
     """The lexicon file is not usable; the message names the file and the key."""
 
 
-def compile_phrases(phrases: list[str]) -> re.Pattern:
-    """One pattern for a list of phrases, matched as whole words.
+def alternation(phrases: list[str]) -> str:
+    """The phrases as one regular-expression group, for use inside a larger pattern.
 
     Phrases in capitals only (acronyms) are case-sensitive, the others not, so
     "OS" never matches inside ordinary words while "Overall survival" matches
@@ -82,7 +91,12 @@ def compile_phrases(phrases: list[str]) -> re.Pattern:
     for phrase in phrases:
         acronym = re.fullmatch(r"[A-Z0-9/\-\\?]+", phrase) is not None
         parts.append(phrase if acronym else f"(?i:{phrase})")
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(parts) + r")(?![A-Za-z0-9])")
+    return "(?:" + "|".join(parts) + ")"
+
+
+def compile_phrases(phrases: list[str]) -> re.Pattern:
+    """One pattern for a list of phrases, matched as whole words (see `alternation`)."""
+    return re.compile(r"(?<![A-Za-z0-9])" + alternation(phrases) + r"(?![A-Za-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,8 @@ class Lexicon:
     table_columns: tuple[TableColumn, ...]
     # endpoint -> one pattern per part ("CR", "CRi"): the parts add up to the endpoint
     parts: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
+    # cohort cue -> regular-expression group, built into the cohort patterns of extract.cohort
+    cohort: dict[str, str] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointTerms:
         return next(terms for terms in self.endpoints if terms.name == name)
@@ -152,6 +168,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
                 endpoint: tuple(compile_phrases(phrases) for phrases in part_list)
                 for endpoint, part_list in raw.get("parts", {}).items()
             },
+            cohort={name: alternation(phrases) for name, phrases in raw.get("cohort", {}).items()},
         )
     except re.error as err:
         raise LexiconError(f"{path}: a phrase is not a valid regular expression: {err}") from err

@@ -26,10 +26,15 @@ NUMBER_WORDS = {
 }
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-# "twenty-three" etc. before the single words so the longer form wins.
-_WORD_ALTERNATIVES = [f"{t}[- ]{u}" for t in _TENS for u in _UNITS] + sorted(
-    (w for w in NUMBER_WORDS if w not in ("no", "none")), key=len, reverse=True
+_BELOW_HUNDRED = [f"{t}[- ]{u}" for t in _TENS for u in _UNITS] + sorted(
+    (w for w in NUMBER_WORDS if w not in ("no", "none", "hundred", "zero")), key=len, reverse=True
 )
+# "One hundred forty-nine", then "twenty-three" etc., before the single words so the longer form wins.
+_WORD_ALTERNATIVES = [
+    rf"(?:a|{'|'.join(_UNITS)})[- ]hundred(?:[- ](?:and[- ])?(?:{'|'.join(_BELOW_HUNDRED)}))?",
+    *_BELOW_HUNDRED,
+    "zero",
+]
 INT_WORD = r"(?:\d+|" + "|".join(_WORD_ALTERNATIVES) + r")"
 NUM = r"\d+(?:\.\d+)?"
 DASH = r"\s*(?:[-–—‒]|to)\s*"
@@ -58,9 +63,14 @@ def parse_int(token: str) -> int:
     token = token.strip().lower()
     if token.isdigit():
         return int(token)
-    parts = re.split(r"[- ]", token)
-    if all(part in NUMBER_WORDS for part in parts):
-        return sum(NUMBER_WORDS[part] for part in parts)
+    parts = [part for part in re.split(r"[- ]+", token) if part != "and"]
+    if parts and all(part in NUMBER_WORDS or part == "a" for part in parts):
+        if "hundred" in parts:
+            at = parts.index("hundred")
+            hundreds = 1 if parts[:at] in ([], ["a"]) else sum(NUMBER_WORDS[p] for p in parts[:at])
+            return hundreds * 100 + sum(NUMBER_WORDS[p] for p in parts[at + 1 :])
+        if "a" not in parts:
+            return sum(NUMBER_WORDS[part] for part in parts)
     raise ValueError(f"not a whole number: {token!r}")
 
 
