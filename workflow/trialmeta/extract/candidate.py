@@ -36,6 +36,7 @@ PENALTY = {
     "background": 0.5,  # sentence about other studies (citations, "et al")
     "section_background": 0.3,  # introduction or discussion
     "subgroup": 0.3,  # part of the cohort, or a comparison
+    "comparison": 0.3,  # a group brought in for comparison
     "baseline": 0.3,  # "14 patients with prior relapse": a characteristic, not an outcome
     "mild_only": 0.3,  # any-grade endpoint but only grade 1-2 counted
     "mention_after": 0.05,  # endpoint phrase after the number
@@ -48,7 +49,7 @@ FAR_CHARS = 80
 # "approximate": a bound or hedge ("higher than 80%"); "component": one part of
 # a total given just before ("100%, with 93% CR and 7% CRi").
 # "threshold": a percentage that defines a category ("MRD negativity was defined as < 0.01%").
-UNCHOOSABLE_CONTEXT = ("background", "subgroup", "baseline", "approximate", "component", "threshold")
+UNCHOOSABLE_CONTEXT = ("background", "subgroup", "comparison", "baseline", "approximate", "component", "threshold")
 
 
 @dataclass(frozen=True)

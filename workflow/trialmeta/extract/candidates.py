@@ -193,7 +193,9 @@ def _cohort_candidates(sentence, locate, section, order, lexicon) -> list[Candid
             continue
         if NEGATED_BEFORE.search(sentence[max(0, count.start - 20) : count.start]):
             continue  # "the four who were not infused"
-        flags = context_flags(sentence, count.start, section, lexicon)
+        # "patients who received X" is how a cohort is defined, not a subgroup of it: only a
+        # statement about another study keeps a cohort size from being chosen
+        flags = tuple(f for f in context_flags(sentence, count.start, section, lexicon) if f != "subgroup")
         page, line, bbox = locate(count.start, count.end)
         out.append(Candidate(
             endpoint=endpoint, landmark_months=None, events=None, total=count.n, estimate=None, ci_low=None,

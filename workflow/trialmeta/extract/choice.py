@@ -44,6 +44,19 @@ def _rank(candidate: Candidate, n_treated: int | None) -> tuple:
     return (round(score, 6), completeness, -candidate.order)
 
 
+def overall_response_as_cr(candidates: list[Candidate]) -> list[Candidate]:
+    """An overall response read as CR/CRi, for a paper that names no partial response.
+
+    In B-ALL an overall response (or remission) is CR plus CRi; where partial responses exist
+    (lymphoma, myeloma, CLL) it is not, and the paper then names them. The copies carry the
+    context `orr_as_cr_cri`; `choose` takes them only where no CR/CRi value of its own exists.
+    """
+    return [
+        replace(c, endpoint="cr_cri", context=(*c.context, "orr_as_cr_cri"), confidence=round(c.confidence - 0.05, 3))
+        for c in candidates if c.endpoint == "orr"
+    ]
+
+
 def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = None) -> list[Choice]:
     """One candidate per (endpoint, landmark): the best ranked, with the reason why.
 
@@ -53,6 +66,8 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     states that no grade >= 3 event occurred: then the grade 1-2 count is all of them.
     """
     choosable = [c for c in candidates if not set(c.context).intersection(UNCHOOSABLE_CONTEXT)]
+    own_cr = {c.key for c in choosable if c.endpoint == "cr_cri" and "orr_as_cr_cri" not in c.context}
+    choosable = [c for c in choosable if "orr_as_cr_cri" not in c.context or c.key not in own_cr]
     enrolled = [c for c in choosable if c.key == ("n_enrolled", None)]
     counts = [c for c in choosable if c.key == ("n_treated", None)]
     # Several treated counts: dose levels, arms and "the first 6" are parts of the whole, and the

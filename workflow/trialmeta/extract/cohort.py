@@ -79,7 +79,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     # "189 patients who underwent leukapheresis"; at most a few words and one bracket between
     subject = (
         rf"{count}\s+(?:(?:out\s+)?of\s+(?:the\s+)?(?P<of>{INT_WORD})\s+)?(?:{_PCT}\s+)?(?:(?:[A-Za-z-]+\s+){{0,3}}?{PATIENT_NOUN}\s+)?(?:{_PCT}\s+)?"
-        rf"(?:\([^()]{{0,80}}\)\s+)?(?:(?:with|from|in|at|aged)\s+(?:(?!\b(?:and|or|were|was|who)\b)[^,;.\d]){{0,60}}?\s+)?"
+        rf"(?:\([^()]{{0,80}}\)\s+)?(?:(?:with|from|in|at|aged)\s+(?:(?!\b(?:were|was|who|had)\b)[^,;.\d]){{0,80}}?\s+)?"
         rf"(?:who\s+|that\s+)?(?:have\s+|has\s+)?"
     )
     patterns = {}
@@ -96,7 +96,14 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
         if adjective:
             # "352 adult patients treated at 8 centres"; not "patients treated with tocilizumab"
             patterns[f"{kind}:participle"] = re.compile(
-                rf"{count}\s+(?:[\w-]+\s+){{0,2}}?{PATIENT_NOUN}\s+{adjective}\b(?!\s+(?:with|for)\b)", re.I
+                rf"{count}\s+(?:[\w-]+\s+){{0,2}}?{PATIENT_NOUN}\s+(?:with\s+(?:(?!\b(?:were|was|who|had)\b)[^,;.\d]){{0,60}}?\s+)?"
+                rf"{adjective}\b(?!\s+(?:with|for)\b)",
+                re.I,
+            )
+            # "33% (42 of 128) of treated patients": the denominator is the treated cohort
+            patterns[f"{kind}:denominator"] = re.compile(
+                rf"\b\d+\s*(?:of|/)\s*(?P<n>\d+)(?:\s+{PATIENT_NOUN})?\s*\)?\s+of\s+(?:all\s+)?(?:the\s+)?{adjective}\s+{PATIENT_NOUN}\b",
+                re.I,
             )
             patterns[f"{kind}:adjective"] = re.compile(
                 rf"{count}\s+(?:[\w-]+\s+){{0,2}}?{adjective}\s+{PATIENT_NOUN}\b|"

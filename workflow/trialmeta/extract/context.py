@@ -22,6 +22,8 @@ def context_flags(sentence: str, value_start: int, section: str | None, lexicon:
         flags.append("background")
     if "subgroup" in lexicon.context and lexicon.context["subgroup"].search(sentence[:value_start]):
         flags.append("subgroup")
+    if "comparison" in lexicon.context and lexicon.context["comparison"].search(sentence):
+        flags.append("comparison")
     if not own and section and "section_background" in lexicon.context and lexicon.context["section_background"].search(section):
         results = lexicon.context.get("section_results")
         if results is None or not results.search(section):

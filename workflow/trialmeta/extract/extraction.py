@@ -13,7 +13,7 @@ from pathlib import Path
 from trialmeta.core.records import failed_record
 from trialmeta.extract.candidate import Candidate
 from trialmeta.extract.candidates import candidates_from_passages
-from trialmeta.extract.choice import choose
+from trialmeta.extract.choice import choose, overall_response_as_cr
 from trialmeta.extract.lexicon import Lexicon
 from trialmeta.extract.metadata import extract_metadata
 from trialmeta.extract.reading import (
@@ -23,6 +23,16 @@ from trialmeta.extract.reading import (
     read_document,
 )
 from trialmeta.extract.tables import candidates_from_tables, table_record
+
+
+def _response_is_remission(document: Document, lexicon: Lexicon) -> bool:
+    """Whether an overall response of this paper is CR/CRi: a paper about acute lymphoblastic
+    leukaemia (lexicon context `response_is_remission`) that names no partial response."""
+    remission, partial = lexicon.context.get("response_is_remission"), lexicon.context.get("partial_response")
+    if remission is None or partial is None:
+        return False
+    texts = [p.text for p in document.passages]
+    return any(remission.search(t) for t in texts) and not any(partial.search(t) for t in texts)
 
 
 def extract_candidates(document: Document, lexicon: Lexicon) -> list[Candidate]:
@@ -50,6 +60,8 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
         return failed_record(path, lexicon.source, err.kind, str(err))
     record: dict = {"paper": Path(path).stem, "file": Path(path).name, "lexicon": Path(lexicon.source).name}
     candidates = extract_candidates(document, lexicon)
+    if _response_is_remission(document, lexicon):
+        candidates += overall_response_as_cr(candidates)
     choices = choose(candidates, {t.name: t.grade_split for t in lexicon.endpoints if t.grade_split})
     # a choice may be made from a candidate (the enrolled count standing in for the treated one)
     candidates += [c.candidate for c in choices if all(c.candidate is not k for k in candidates)]

@@ -57,7 +57,7 @@ LEXICON_SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "required": ["before", "above_grade"],
-            "properties": {"before": _PHRASES, "above_grade": _PHRASES},
+            "properties": {"before": _PHRASES, "above_grade": _PHRASES, "scope_breakers": _PHRASES},
         },
         "parts": {
             "type": "object",
@@ -123,6 +123,7 @@ class Lexicon:
     mild: re.Pattern
     negation_before: re.Pattern
     negation_above_grade: re.Pattern
+    negation_scope_breakers: re.Pattern | None
     context: dict[str, re.Pattern]
     metadata: dict[str, dict[str, re.Pattern]]
     table_columns: tuple[TableColumn, ...]
@@ -158,6 +159,9 @@ def load_lexicon(path: str | Path) -> Lexicon:
             mild=compile_phrases(raw["grades"]["mild"]),
             negation_before=compile_phrases(raw["negation"]["before"]),
             negation_above_grade=compile_phrases(raw["negation"]["above_grade"]),
+            negation_scope_breakers=(
+                compile_phrases(raw["negation"]["scope_breakers"]) if "scope_breakers" in raw["negation"] else None
+            ),
             context={name: compile_phrases(p) for name, p in raw["context"].items()},
             metadata={
                 field: {label: compile_phrases(p) for label, p in labels.items()}

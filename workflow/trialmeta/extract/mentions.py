@@ -97,6 +97,9 @@ def negated_events(sentence: str, mentions: list[Mention], lexicon: Lexicon) -> 
         # a number or a clause break between them ends the negation's scope; a grade cue
         # ("no patient had grade 3 or higher CRS") is part of it
         scope = None if negation is None else lexicon.severe.sub("", lexicon.mild.sub("", before[negation.end() :]))
+        breaker = lexicon.negation_scope_breakers
+        if negation is not None and breaker is not None and breaker.search(before[negation.end() :]):
+            negation = None
         if negation is not None and not other and not re.search(r"[;,.]|\d", scope):
             between = before[negation.end() :]
             severe = lexicon.severe.search(between)
