@@ -35,6 +35,8 @@ from trialmeta.extract.lexicon import Lexicon
 from trialmeta.extract.mentions import (
     ROMAN_GRADE,
     SINGLE_GRADE,
+    Mention,
+    coordination_start,
     find_mentions,
     grade_cue,
     negated_events,
@@ -101,7 +103,7 @@ def candidates_from_sentence(
     named: list[tuple[Candidate, str]] = []  # text candidates with the endpoint phrase they were given to
     single_grades: list[tuple[Candidate, int]] = []
     headline_end: dict[str, int] = {}
-    for quantity, mention, landmarks, mention_after in bind_quantities(sentence, mentions, quantities, lexicon):
+    for quantity, mention, landmarks, mention_after in _bind_by_clause(sentence, mentions, quantities, lexicon):
         terms = kinds[mention.endpoint]
         endpoint = terms.name
         if terms.kind == "survival" and not landmarks:
@@ -119,7 +121,10 @@ def candidates_from_sentence(
             flags.append("baseline")  # "in CR with detectable MRD": the state at entry
         grade_number = None
         if terms.grade_split:
-            grade = grade_cue(sentence, mention, quantity, lexicon)
+            # "Grade 3 or higher CRS and neurotoxicity occurred in 9% and 4%": a cue before a list of
+            # endpoints qualifies each of them
+            scope = Mention(coordination_start(sentence, mentions, mention), mention.end, mention.endpoint)
+            grade = grade_cue(sentence, scope, quantity, lexicon)
             if grade and grade[0] == "severe":
                 endpoint = terms.grade_split
                 single = SINGLE_GRADE.search(grade[1])
@@ -179,6 +184,38 @@ def candidates_from_sentence(
             context=flags, order=order, cohort=cohort_before(sentence, start),
         ))
     return cohorts + out
+
+
+# Where a sentence may be cut into clauses that report separately ("CR was 90%, and MRD
+# negativity 80%"; "...; ..."; "..., whereas ...").
+_CLAUSE_BREAK = re.compile(r";\s*|,\s*(?:and|but|while|whereas)\s+|\s+(?:while|whereas)\s+", re.I)
+
+
+def clauses(sentence: str, mentions, quantities) -> list[tuple[int, int]]:
+    """(start, end) of the clauses of a sentence, cut only where the text on each side names an
+    endpoint and gives a value: each clause's values then bind to its own endpoints."""
+    spans = [(0, len(sentence))]
+    for cut in _CLAUSE_BREAK.finditer(sentence):
+        start, end = spans[-1]
+        left, right = (start, cut.start()), (cut.end(), end)
+        if all(
+            any(s <= m.start < e for m in mentions) and any(s <= q.start < e for q in quantities)
+            for s, e in (left, right)
+        ):
+            spans[-1:] = [left, right]
+    return spans
+
+
+def _bind_by_clause(sentence, mentions, quantities, lexicon):
+    pairs = []
+    for start, end in clauses(sentence, mentions, quantities):
+        pairs += bind_quantities(
+            sentence,
+            [m for m in mentions if start <= m.start < end],
+            [q for q in quantities if start <= q.start < end],
+            lexicon,
+        )
+    return sorted(pairs, key=lambda pair: pair[0].start)
 
 
 COHORT_ENDPOINTS = {"treated": "n_treated", "enrolled": "n_enrolled"}

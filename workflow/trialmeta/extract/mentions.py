@@ -55,6 +55,20 @@ BLANKS = re.compile(r"\s*")
 _ONE_WORD = re.compile(r"(?!(?:and|or|but|while)\b)[a-z]+\s+", re.I)
 
 
+_COORDINATION = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*|/\s*)", re.I)
+
+
+def coordination_start(sentence: str, mentions: list[Mention], mention: Mention) -> int:
+    """Where the list of endpoint phrases that `mention` ends begins ("CRS, ICANS and infections")."""
+    start = mention.start
+    for earlier in sorted((m for m in mentions if m.end <= mention.start), key=lambda m: -m.end):
+        if earlier.end <= start and _COORDINATION.fullmatch(sentence[earlier.end : start]):
+            start = earlier.start
+        else:
+            break
+    return start
+
+
 def grade_cue(sentence: str, mention: Mention, quantity: Quantity, lexicon: Lexicon) -> tuple[str, str] | None:
     """('severe' or 'mild', the cue) when a grade cue qualifies the value."""
     following = BLANKS.match(sentence, quantity.end).end()
