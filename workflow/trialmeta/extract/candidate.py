@@ -13,6 +13,7 @@ from dataclasses import dataclass
 FORM_CONFIDENCE = {
     "percent_fraction": 0.95,
     "fraction_percent": 0.95,
+    "fraction_percent_ci": 0.95,
     "all_n": 0.9,
     "percent_ci": 0.9,
     "percent_pm": 0.9,

@@ -169,6 +169,9 @@ def candidates_from_sentence(
             named.append((candidate, sentence[mention.start : mention.end]))
             if grade_number is not None:
                 single_grades.append((candidate, grade_number))
+    compared_values = lexicon.context.get("compared_values")
+    if compared_values is not None and compared_values.search(sentence):
+        out = _compared(out, named)
     out += grade_sums(single_grades)
     out = summed_parts(out, named, lexicon)
     out += any_minus_mild(sentence, placed, quantities, mentions, lexicon)
@@ -216,6 +219,20 @@ def _bind_by_clause(sentence, mentions, quantities, lexicon):
             lexicon,
         )
     return sorted(pairs, key=lambda pair: pair[0].start)
+
+
+def _compared(out: list[Candidate], named: list[tuple[Candidate, str]]) -> list[Candidate]:
+    """Different values one phrase takes in one sentence ("CRS in 80% of product A and 70% of
+    product B") describe groups being compared: none is the cohort's, all get `comparison`."""
+    by_phrase: dict[tuple, set] = {}
+    for candidate, phrase in named:
+        if not {"single_grade", "component", "mild_only"} & set(candidate.context):
+            by_phrase.setdefault((candidate.endpoint, candidate.landmark_months, phrase.lower()), set()).add(candidate.estimate)
+    compared = {key[:2] for key, estimates in by_phrase.items() if len(estimates) > 1}
+    return [
+        replace(c, context=(*c.context, "comparison")) if c.key in compared and "comparison" not in c.context else c
+        for c in out
+    ]
 
 
 COHORT_ENDPOINTS = {"treated": "n_treated", "enrolled": "n_enrolled"}

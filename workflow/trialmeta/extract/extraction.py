@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from trialmeta.core.records import failed_record
+from trialmeta.extract.abbreviations import defined_abbreviations
 from trialmeta.extract.candidate import Candidate
 from trialmeta.extract.candidates import candidates_from_passages
 from trialmeta.extract.choice import choose, overall_response_as_cr
@@ -59,6 +60,8 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
     except DocumentError as err:
         return failed_record(path, lexicon.source, err.kind, str(err))
     record: dict = {"paper": Path(path).stem, "file": Path(path).name, "lexicon": Path(lexicon.source).name}
+    abbreviations = defined_abbreviations([p.text for p in document.passages], lexicon)
+    lexicon = lexicon.with_phrases(abbreviations)
     candidates = extract_candidates(document, lexicon)
     if _response_is_remission(document, lexicon):
         candidates += overall_response_as_cr(candidates)
@@ -73,6 +76,7 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
         kind=document.kind,
         n_pages=document.n_pages,
         warnings=list(document.warnings),
+        abbreviations=abbreviations,
         metadata=extract_metadata(document, lexicon),
         tables=[table_record(t) for t in document.tables],
         candidates=[candidate_record(c) for c in candidates],

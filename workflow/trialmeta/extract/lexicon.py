@@ -7,7 +7,7 @@ compiled once; the extractor never hard-codes wording.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from trialmeta.core.io import load_yaml_checked
@@ -105,6 +105,7 @@ class EndpointTerms:
     kind: str
     pattern: re.Pattern
     grade_split: str | None
+    phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,26 @@ class Lexicon:
     def endpoint(self, name: str) -> EndpointTerms:
         return next(terms for terms in self.endpoints if terms.name == name)
 
+    def with_phrases(self, extra: dict[str, list[str]]) -> Lexicon:
+        """This lexicon with more phrases for some endpoints (a paper's own abbreviations)."""
+        if not extra:
+            return self
+        endpoints = tuple(
+            replace(terms, phrases=phrases, pattern=compile_phrases(list(phrases)))
+            if (phrases := terms.phrases + tuple(p for p in extra.get(terms.name, ()) if p not in terms.phrases))
+            != terms.phrases else terms
+            for terms in self.endpoints
+        )
+        return replace(self, endpoints=endpoints)
+
 
 def load_lexicon(path: str | Path) -> Lexicon:
     raw = load_yaml_checked(path, LEXICON_SCHEMA, LexiconError)
     try:
         endpoints = tuple(
-            EndpointTerms(name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"))
+            EndpointTerms(
+                name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"), tuple(spec["phrases"])
+            )
             for name, spec in raw["endpoints"].items()
         )
         table_columns = tuple(

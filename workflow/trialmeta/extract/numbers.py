@@ -7,7 +7,7 @@ to the nearest endpoint phrase and quote it.
 Forms covered (each a named `form`, recorded as the extraction rule):
 ``93.9% (14/15)``, ``(26.7%, 4/15)``, ``21/22 (95.5%)``, ``18 of 20 patients (90%)``,
 ``All 20 patients (100%)``, ``77% (95% CI, 55-99)``, ``61.2% ± 14.0%``,
-``91% (n = 22)``, ``12 patients ... (85.7%)``, ``14 of 15``, ``fourteen of fifteen``,
+``91% (n = 22)``, ``12 of 15 patients (80%; 95% CI, 52 to 96)``, ``12 patients ... (85.7%)``, ``14 of 15``, ``fourteen of fifteen``,
 ``14/15``, bare ``85.7%``, counts of patients, and durations with ranges
 (``15.5 months (range, 2.5-33)``, ``9 (3.5-20) months``, ``647 days``).
 """
@@ -124,6 +124,16 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
         re.compile(rf"\(\s*(?P<pct>{NUM})\s*%\s*[,;]\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)\s*\)", re.I),
     ),
     (
+        # "12 of 15 patients (80%; 95% CI, 52 to 96)", "12/15 (80%, 95% CI 52-96)"
+        "fraction_percent_ci",
+        re.compile(
+            rf"\b(?P<a>{INT_WORD})\s*(?:(?:out\s+)?of|/)\s*(?:the\s+|these\s+|all\s+)?(?P<b>{INT_WORD})(?:\s+[\w-]+){{0,4}}?"
+            rf"\s*\(\s*(?P<pct>{NUM})\s*%\s*[;,]\s*95\s*%\s*(?:CI|confidence interval)\s*[,:]?\s*(?P<lo>{NUM})\s*%?"
+            rf"(?:{DASH}|\s*,\s*)(?P<hi>{NUM})\s*%?\s*\)",
+            re.I,
+        ),
+    ),
+    (
         "fraction_percent",
         re.compile(
             rf"(?<![\d./])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?:\s+[A-Za-z-]+){{0,3}}?\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
@@ -146,6 +156,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    # "all 12 (100%) reached CR": every one of a group of 12
+    ("all_n", re.compile(rf"\ball\s+(?:the\s+)?(?P<n>{INT_WORD})\s*\(\s*(?P<pct>100(?:\.0+)?)\s*%\s*\)", re.I)),
     (
         "percent_n",
         re.compile(
@@ -161,10 +173,14 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ),
     (
         "count_percent",
-        re.compile(rf"\b(?P<a>\d+)\s*\(\s*(?P<pct>{NUM})\s*%\s*\)\s*(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}", re.I),
+        re.compile(rf"\b(?P<a>{INT_WORD})\s*\(\s*(?P<pct>{NUM})\s*%\s*\)\s*(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}", re.I),
     ),
     # "CD19/22" is a name, not a fraction: no letter may touch the numerator
-    ("fraction", re.compile(r"(?<![\w./×^])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I)),
+    # "grade 3/4" is a grade range, not a fraction
+    (
+        "fraction",
+        re.compile(r"(?<![\w./×^])(?<!grade )(?<!grades )(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I),
+    ),
     (
         "fraction",
         re.compile(
@@ -199,11 +215,12 @@ def _fields(form: str, m: re.Match) -> dict | None:
     groups = m.groupdict()
     pct = float(groups["pct"]) if groups.get("pct") else None
     try:
-        if form in ("percent_fraction", "fraction_percent", "fraction"):
+        if form in ("percent_fraction", "fraction_percent", "fraction", "fraction_percent_ci"):
             events, total = parse_int(groups["a"]), parse_int(groups["b"])
             if total == 0:
                 return None
-            return {"events": events, "total": total, "percent": pct}
+            ci = {"ci_low": float(groups["lo"]), "ci_high": float(groups["hi"])} if form == "fraction_percent_ci" else {}
+            return {"events": events, "total": total, "percent": pct, **ci}
         if form == "all_n":
             n = parse_int(groups["n"])
             return {"events": n, "total": n, "percent": pct}
