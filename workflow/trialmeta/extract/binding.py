@@ -64,6 +64,9 @@ _TIGHT_GAP = re.compile(
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
+# Between endpoint phrases listed together ("OS, PFS, and relapse rates", "CRS rate and ICANS
+# rate"): a comma or a conjunction, after at most two words.
+_LIST_JOINT = re.compile(r"(?:\s+[\w-]+){0,2}?\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*|/\s*)", re.I)
 # Where a list of values ends: "..., respectively", "while", "whereas", ";".
 _LIST_END = re.compile(r"\brespectively\b|\bwhile\b|\bwhereas\b|;", re.I)
 
@@ -77,8 +80,12 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
     """
     landmarks = find_landmarks(sentence)
     kinds = {terms.name: terms.kind for terms in lexicon.endpoints}
+    # endpoints whose percentage at a landmark is another endpoint (a relapse rate at 2 years is a
+    # cumulative incidence): they are timed like survival endpoints
+    at_landmark = {terms.name for terms in lexicon.endpoints if terms.at_landmark}
+    timed = {name: kind if name not in at_landmark else "survival" for name, kind in kinds.items()}
     values = [q for q in quantities if q.form not in ("count", "count_subject", "duration")]
-    pairs = _list_pairs(sentence, mentions, values, landmarks, kinds) if values else []
+    pairs = _list_pairs(sentence, mentions, values, landmarks, timed) if values else []
     listed = {id(pair[0]) for pair in pairs}
     for quantity in quantities:
         if id(quantity) in listed:
@@ -99,7 +106,8 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             return (m.start - _q.end) * FOLLOWING_DISTANCE_WEIGHT
 
         best = tight[0] if tight else min(usable, key=distance)
-        landmark = _landmark_for(sentence, landmarks, quantity, best) if kinds[best.endpoint] == "survival" else ()
+        timed = kinds[best.endpoint] == "survival" or (best.endpoint in at_landmark and quantity.events is None)
+        landmark = _landmark_for(sentence, landmarks, quantity, best) if timed else ()
         pairs.append((quantity, best, landmark, best.start > quantity.start))
         if tight:
             # "All 20 (100%) achieved CR and MRD negativity": the value holds for both
@@ -145,6 +153,8 @@ def _list_pairs(sentence, mentions, values, landmarks, kinds) -> list:
     if per_group < 2 or len(distinct) < per_group:
         return []
     listed = distinct[-per_group:]
+    if not all(_LIST_JOINT.fullmatch(sentence[a.end : b.start]) for a, b in zip(listed, listed[1:])):
+        return []  # "at a follow-up of 14 months, the ORR was 63%, with 65 (39%) in CR" is no list
     pairs = []
     for index, quantity in enumerate(values):
         group, position = divmod(index, per_group)

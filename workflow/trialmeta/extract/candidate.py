@@ -14,6 +14,7 @@ FORM_CONFIDENCE = {
     "percent_fraction": 0.95,
     "fraction_percent": 0.95,
     "fraction_percent_ci": 0.95,
+    "count_percent_ci": 0.9,
     "all_n": 0.9,
     "percent_ci": 0.9,
     "percent_pm": 0.9,

@@ -105,6 +105,8 @@ def candidates_from_sentence(
     headline_end: dict[str, int] = {}
     for quantity, mention, landmarks, mention_after in _bind_by_clause(sentence, mentions, quantities, lexicon):
         terms = kinds[mention.endpoint]
+        if terms.at_landmark and landmarks and quantity.events is None:
+            terms = kinds[terms.at_landmark]  # "the 2-year relapse rate was 20%": a cumulative incidence
         endpoint = terms.name
         if terms.kind == "survival" and not landmarks:
             continue  # a survival value without its time point cannot be pooled or checked

@@ -117,6 +117,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
             re.I,
         )
     patterns["subset_before"] = re.compile(rf"\b{cue.get('subset_before', '(?!)')}\s+(?:the\s+)?$", re.I)
+    patterns["subset_after"] = re.compile(rf"\s*{cue.get('subset_after', '(?!)')}", re.I)
     patterns["not_therapy"] = re.compile(rf"\s*(?:with\s+|for\s+)?(?:an?\s+|the\s+)?{cue.get('not_therapy', '(?!)')}", re.I)
     # a sentence that opens by naming the group it reports on: "Of the 16 eligible patients, ...",
     # "Among 61 MRD-evaluable patients", "In the efficacy-evaluable set (n = 23)"
@@ -175,6 +176,8 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
         if rule != "subject" and re.match(r"\s+(?:out\s+)?of\s+(?:the\s+)?\d|\s*/\s*\d", sentence[m.end(group) :]):
             continue  # "17 of 20 treated patients": a part of a group
         if rule == "subject" and patterns["not_therapy"].match(sentence, m.end()):
+            continue
+        if rule in ("subject", "participle") and patterns["subset_after"].match(sentence, m.end()):
             continue
         try:
             n = parse_int(m.group(group))

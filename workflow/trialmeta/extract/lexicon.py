@@ -30,6 +30,7 @@ LEXICON_SCHEMA = {
                     "kind": {"enum": list(ENDPOINT_KINDS)},
                     "phrases": _PHRASES,
                     "grade_split": {"type": "string"},
+                    "at_landmark": {"type": "string"},
                 },
             },
         },
@@ -46,7 +47,8 @@ LEXICON_SCHEMA = {
             "properties": {
                 name: _PHRASES
                 for name in ("treated", "treated_adjectives", "treated_object", "enrolled", "enrolled_adjectives",
-                             "enrolled_object", "evaluable_adjectives", "not_therapy", "subset_before")
+                             "enrolled_object", "evaluable_adjectives", "not_therapy", "subset_before",
+                             "subset_after")
             },
         },
         "metadata": {
@@ -106,6 +108,7 @@ class EndpointTerms:
     pattern: re.Pattern
     grade_split: str | None
     phrases: tuple[str, ...] = ()
+    at_landmark: str | None = None  # the endpoint a value of this one becomes when a landmark is given
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ def load_lexicon(path: str | Path) -> Lexicon:
     try:
         endpoints = tuple(
             EndpointTerms(
-                name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"), tuple(spec["phrases"])
+                name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"), tuple(spec["phrases"]),
+                spec.get("at_landmark"),
             )
             for name, spec in raw["endpoints"].items()
         )

@@ -114,6 +114,17 @@ _CI = (
 # is one quantity, not a percent and a fraction.
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("percent_ci", re.compile(rf"(?P<pct>{NUM})\s*%\s*{_CI}", re.I)),
+    # "43% (25, 62%)", "43% (25-62)": an interval without its label, accepted only around the value
+    ("percent_ci", re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<lo>{NUM})\s*%?\s*(?:,|{DASH})\s*(?P<hi>{NUM})\s*%?\s*\)", re.I)),
+    (
+        # "34 (79%; 95% CI: 66, 92%)", "38 (88%; 78, 98%)"
+        "count_percent_ci",
+        re.compile(
+            rf"(?<![/\d.])(?<!of\s)\b(?P<a>{INT_WORD})\s+(?:(?:(?!of\b)[A-Za-z-]+\s+){{0,3}}?{PATIENT_NOUN}\s*)?\(\s*(?P<pct>{NUM})\s*%\s*[;,]\s*"
+            rf"(?:95\s*%\s*(?:CI|confidence interval)(?:\s*\[CI\])?\s*[,:]?\s*)?(?P<lo>{NUM})\s*%?\s*(?:,|{DASH})\s*(?P<hi>{NUM})\s*%?\s*\)",
+            re.I,
+        ),
+    ),
     ("percent_pm", re.compile(rf"(?P<pct>{NUM})\s*%?\s*±\s*(?P<se>{NUM})\s*%", re.I)),
     (
         "percent_fraction",
@@ -232,8 +243,12 @@ def _fields(form: str, m: re.Match) -> dict | None:
             return {"events": parse_int(groups["a"])}
     except ValueError:
         return None
-    if form == "percent_ci":
-        return {"percent": pct, "ci_low": float(groups["lo"]), "ci_high": float(groups["hi"])}
+    if form in ("percent_ci", "count_percent_ci"):
+        low, high = float(groups["lo"]), float(groups["hi"])
+        if not low <= pct <= high:
+            return None  # "(25, 62%)" around 43% is its interval; around 70% it is something else
+        events = {"events": parse_int(groups["a"])} if form == "count_percent_ci" else {}
+        return {"percent": pct, "ci_low": low, "ci_high": high, **events}
     if form == "percent_pm":
         return {"percent": pct, "se": float(groups["se"])}
     if form == "percent":
