@@ -64,6 +64,7 @@ _TIGHT_GAP = re.compile(
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
+_IN_BEFORE = re.compile(r"\b(?:in|among)\s+(?:a\s+total\s+of\s+|only\s+)?$", re.I)
 # Between endpoint phrases listed together ("OS, PFS, and relapse rates", "CRS rate and ICANS
 # rate"): a comma or a conjunction, after at most two words.
 _LIST_JOINT = re.compile(r"(?:\s+[\w-]+){0,2}?\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*|/\s*)", re.I)
@@ -91,6 +92,8 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         if id(quantity) in listed:
             continue
         allowed = _kinds_for(quantity)
+        if quantity.form == "count" and _IN_BEFORE.search(sentence, 0, quantity.start):
+            allowed = ("count", "proportion")  # "CRS was observed in 10 patients": those who had the event
         usable = [
             m for m in mentions
             if kinds[m.endpoint] in allowed
