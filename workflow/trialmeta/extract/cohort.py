@@ -78,8 +78,9 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     # "46 (79%) patients received", "a total of 30 adults with B-ALL were infused",
     # "189 patients who underwent leukapheresis"; at most a few words and one bracket between
     subject = (
-        rf"{count}\s+(?:(?:out\s+)?of\s+(?:the\s+)?(?P<of>{INT_WORD})\s+)?(?:{_PCT}\s+)?(?:(?:[A-Za-z-]+\s+){{0,3}}?{PATIENT_NOUN}\s+)?(?:{_PCT}\s+)?"
-        rf"(?:\([^()]{{0,80}}\)\s+)?(?:(?:with|from|in|at|aged)\s+(?:(?!\b(?:were|was|who|had)\b)[^,;.\d]){{0,80}}?\s+)?"
+        rf"{count}\s+(?:(?:out\s+)?of\s+(?:the\s+)?(?P<of>{INT_WORD})\s+)?(?:{_PCT}\s+)?(?:(?:[\w/‐-]+\s+){{0,3}}?{PATIENT_NOUN}\s+)?(?:{_PCT}\s+)?"
+        rf"(?:\([^()]{{0,80}}\)\s+|\[[^\[\]]{{0,80}}\]\s+)?(?:(?:with|from|in|at|aged)\s+(?:(?!\b(?:were|was|who|had)\b)[^,;.\d]){{0,80}}?\s*)?"
+        rf"(?:,\s*(?:including|of whom|with)\s[^,;.]{{0,60}},\s*)?"
         rf"(?:who\s+|that\s+)?(?:have\s+|has\s+)?"
     )
     patterns = {}
@@ -112,7 +113,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
             )
     if "evaluable_adjectives" in cue:
         patterns["evaluable:adjective"] = re.compile(
-            rf"{count}\s+(?:[\w-]+\s+){{0,2}}?(?:{PATIENT_NOUN}\s+)?(?:were\s+|was\s+)?{cue['evaluable_adjectives']}\b|"
+            rf"{count}\s+(?:[\w-]+\s+){{0,2}}?(?:{PATIENT_NOUN}\s+)?(?:were\s+|was\s+)?{cue['evaluable_adjectives']}\b(?!\s+for\s+safety)|"
             rf"\b{cue['evaluable_adjectives']}\s+{_PATIENTS}\s*\(\s*n\s*=\s*(?P<m>\d+)\s*\)",
             re.I,
         )
