@@ -64,6 +64,8 @@ _TIGHT_GAP = re.compile(
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
+# How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
+_SUBJECT_REACH = 40
 _IN_BEFORE = re.compile(r"\b(?:in|among)\s+(?:a\s+total\s+of\s+|only\s+)?$", re.I)
 # Between endpoint phrases listed together ("OS, PFS, and relapse rates", "CRS rate and ICANS
 # rate"): a comma or a conjunction, after at most two words.
@@ -99,6 +101,10 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             if kinds[m.endpoint] in allowed
             and ";" not in sentence[min(m.end, quantity.end) : max(m.start, quantity.start)]
         ]
+        if quantity.form == "count_subject":
+            # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
+            # "1 patient died, and 5 relapsed" gives the death to no endpoint
+            usable = [m for m in usable if quantity.end <= m.start <= quantity.end + _SUBJECT_REACH]
         if not usable:
             continue
         tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]

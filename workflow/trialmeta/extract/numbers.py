@@ -213,7 +213,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
         "count_subject",
         re.compile(
             rf"(?<![-–/.\d])\b(?P<a>{INT_WORD})\s+(?:(?:[A-Za-z-]+\s+){{0,2}}?{PATIENT_NOUN}\s+|of them\s+)?"
-            rf"(?:\([^()]{{0,40}}\)\s+)?{EVENT_VERB}",
+            rf"(?:\([^()]{{0,40}}\)\s+)?(?:(?:subsequently|later|eventually|ultimately|also|then)\s+)?{EVENT_VERB}",
             re.I,
         ),
     ),
