@@ -64,6 +64,7 @@ _TIGHT_GAP = re.compile(
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
+_STATEMENT_END = re.compile(r";|\brespectively\b", re.I)
 # How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
 _SUBJECT_REACH = 40
 _IN_BEFORE = re.compile(r"\b(?:in|among)\s+(?:a\s+total\s+of\s+|only\s+)?$", re.I)
@@ -94,12 +95,15 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         if id(quantity) in listed:
             continue
         allowed = _kinds_for(quantity)
-        if quantity.form == "count" and _IN_BEFORE.search(sentence, 0, quantity.start):
+        in_count = quantity.form == "count" and _IN_BEFORE.search(sentence, 0, quantity.start) is not None
+        if in_count:
             allowed = ("count", "proportion")  # "CRS was observed in 10 patients": those who had the event
         usable = [
             m for m in mentions
             if kinds[m.endpoint] in allowed
-            and ";" not in sentence[min(m.end, quantity.end) : max(m.start, quantity.start)]
+            # a ";" or a finished "..., respectively" list stands between them: not the same statement
+            and not _STATEMENT_END.search(sentence[min(m.end, quantity.end) : max(m.start, quantity.start)])
+            and (not in_count or m.end <= quantity.start)
         ]
         if quantity.form == "count_subject":
             # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
