@@ -40,7 +40,7 @@ NUM = r"\d+(?:\.\d+)?"
 DASH = r"\s*(?:[-–—‒]|to)\s*"
 PATIENT_NOUN = (
     r"(?:patients?|children|child|adults?|subjects?|participants?|cases?|individuals?|"
-    r"recipients?|pts)"
+    r"recipients?|pts|boys?|girls?|men|women|infants?|adolescents?|persons?)"
 )
 # Verbs that make a count the subject of an event: "3 had a relapse", "five patients developed CRS".
 # "15 were infused": a passive verb after "were/was" makes the count its subject too.
