@@ -128,7 +128,10 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("percent_pm", re.compile(rf"(?P<pct>{NUM})\s*%?\s*±\s*(?P<se>{NUM})\s*%", re.I)),
     (
         "percent_fraction",
-        re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)\s*\)", re.I),
+        # "93.9% (14/15)", "95% (19/20 patients)", "33% (42 of 128)"
+        re.compile(
+            rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<a>\d+)\s*(?:/|of)\s*(?P<b>\d+)(?:\s+{PATIENT_NOUN})?\s*\)", re.I
+        ),
     ),
     (
         "percent_fraction",
