@@ -123,7 +123,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     # a sentence that opens by naming the group it reports on: "Of the 16 eligible patients, ...",
     # "Among 61 MRD-evaluable patients", "In the efficacy-evaluable set (n = 23)"
     patterns["lead"] = re.compile(
-        rf"^\W*(?:of|among|in|for)\s+(?:the\s+|all\s+|these\s+)?(?:(?P<n>{INT_WORD})\s+(?P<words>(?:[\w-]+\s+){{0,3}}?){PATIENT_NOUN}\b"
+        rf"^\W*(?:of|among|in|for)\s+(?:the\s+|all\s+|these\s+)?(?:(?P<n>{INT_WORD})\s+(?P<words>(?:[\w/–‐-]+\s+){{0,3}}?){PATIENT_NOUN}\b"
         rf"|(?P<words2>[\w -]{{0,40}}?){_PATIENTS}\s*\(\s*n\s*=\s*(?P<m>\d+)\s*\))",
         re.I,
     )
