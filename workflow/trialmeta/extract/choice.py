@@ -122,3 +122,33 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
         if not (c.candidate.rule == "text:none_of_any_grade"
                 and (any_grade.get((severe_of.get(c.candidate.endpoint), c.candidate.landmark_months)) or c.candidate).estimate)
     ]
+
+
+def why_not_chosen(candidate: Candidate, chosen: dict[tuple, Candidate]) -> str:
+    """Why a candidate lost, in words a reviewer can act on (recorded beside it in the record)."""
+    blocking = [f for f in candidate.context if f in UNCHOOSABLE_CONTEXT]
+    if blocking:
+        return "never chosen in context " + ", ".join(blocking) + " (" + "; ".join(UNCHOSEN_CONTEXT_MEANING[f] for f in blocking) + ")"
+    if "orr_as_cr_cri" in candidate.context and candidate.key in chosen:
+        return "an overall response read as CR/CRi, not needed: the paper states CR/CRi itself"
+    if "mild_only" in candidate.context:
+        return "a grade 1-2 count: the any-grade count only when the paper says no grade >= 3 event occurred"
+    winner = chosen.get(candidate.key)
+    if winner is None:
+        if candidate.cohort is not None:
+            return f"about a group of {candidate.cohort} patients, smaller than the cohort"
+        return "not chosen"
+    if candidate.cohort is not None and candidate.cohort_kind not in WHOLE_STUDY_COHORTS and winner.cohort != candidate.cohort:
+        return f"about a group of {candidate.cohort} patients, smaller than the cohort"
+    return f"ranked below the chosen value (rule {winner.rule}, confidence {winner.confidence}, sentence {winner.order})"
+
+
+UNCHOSEN_CONTEXT_MEANING = {
+    "background": "another study's result or the introduction",
+    "subgroup": "a part of the cohort",
+    "comparison": "groups compared with each other",
+    "baseline": "the patients' state at entry",
+    "approximate": "a bound or a hedge, not a value",
+    "component": "one part of a total given beside it",
+    "threshold": "a threshold that defines a category",
+}

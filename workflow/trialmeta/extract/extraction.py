@@ -14,7 +14,7 @@ from trialmeta.core.records import failed_record
 from trialmeta.extract.abbreviations import defined_abbreviations
 from trialmeta.extract.candidate import Candidate
 from trialmeta.extract.candidates import candidates_from_passages
-from trialmeta.extract.choice import choose, overall_response_as_cr
+from trialmeta.extract.choice import choose, overall_response_as_cr, why_not_chosen
 from trialmeta.extract.lexicon import Lexicon
 from trialmeta.extract.metadata import extract_metadata
 from trialmeta.extract.reading import (
@@ -69,6 +69,8 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
     # a choice may be made from a candidate (the enrolled count standing in for the treated one)
     candidates += [c.candidate for c in choices if all(c.candidate is not k for k in candidates)]
     index = {id(c): i for i, c in enumerate(candidates)}
+    chosen_ids = {id(choice.candidate) for choice in choices}
+    winners = {choice.candidate.key: choice.candidate for choice in choices}
     record.update(
         status="ok",
         error=None,
@@ -79,9 +81,18 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
         abbreviations=abbreviations,
         metadata=extract_metadata(document, lexicon),
         tables=[table_record(t) for t in document.tables],
-        candidates=[candidate_record(c) for c in candidates],
+        candidates=[
+            {**candidate_record(c), "why_not_chosen": None if id(c) in chosen_ids else why_not_chosen(c, winners)}
+            for c in candidates
+        ],
         chosen=[
-            {"candidate": index[id(choice.candidate)], "reason": choice.reason, "alternatives": choice.alternatives}
+            {
+                "candidate": index[id(choice.candidate)],
+                "endpoint": choice.candidate.endpoint,
+                "landmark_months": choice.candidate.landmark_months,
+                "reason": choice.reason,
+                "alternatives": choice.alternatives,
+            }
             for choice in choices
         ],
     )
