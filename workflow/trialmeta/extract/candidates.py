@@ -228,7 +228,7 @@ def _compared(out: list[Candidate], named: list[tuple[Candidate, str]]) -> list[
     product B") describe groups being compared: none is the cohort's, all get `comparison`."""
     by_phrase: dict[tuple, set] = {}
     for candidate, phrase in named:
-        if not {"single_grade", "component", "mild_only"} & set(candidate.context):
+        if not {"single_grade", "mild_only"} & set(candidate.context):
             by_phrase.setdefault((candidate.endpoint, candidate.landmark_months, phrase.lower()), set()).add(candidate.estimate)
     compared = {key[:2] for key, estimates in by_phrase.items() if len(estimates) > 1}
     return [

@@ -113,6 +113,9 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
         ]
         if disagreeing:
             reason += f"; {len(disagreeing)} other candidate(s) disagree"
+            tied = [c for c in disagreeing if _rank(c, n_treated)[:2] == _rank(best, n_treated)[:2]]
+            if tied and key[0] not in ("n_treated", "n_enrolled"):
+                continue  # two values as credible as each other: the paper is ambiguous, a reviewer decides
         choices.append(Choice(best, reason, len(group) - 1))
     # "no ICANS" implies no grade >= 3 ICANS only if no event of any grade is chosen either
     any_grade = {c.candidate.key: c.candidate for c in choices}
@@ -124,7 +127,17 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     ]
 
 
-def why_not_chosen(candidate: Candidate, chosen: dict[tuple, Candidate]) -> str:
+def ambiguous(candidates: list[Candidate], choices: list[Choice]) -> set[tuple]:
+    """(endpoint, landmark) keys left unchosen although choosable candidates give different values."""
+    chosen = {c.candidate.key for c in choices}
+    values: dict[tuple, set] = {}
+    for c in candidates:
+        if c.key not in chosen and not set(c.context) & set(UNCHOOSABLE_CONTEXT) and "mild_only" not in c.context:
+            values.setdefault(c.key, set()).add((c.events, c.total, c.estimate))
+    return {key for key, found in values.items() if len(found) > 1}
+
+
+def why_not_chosen(candidate: Candidate, chosen: dict[tuple, Candidate], ambiguous: set[tuple] = frozenset()) -> str:
     """Why a candidate lost, in words a reviewer can act on (recorded beside it in the record)."""
     blocking = [f for f in candidate.context if f in UNCHOOSABLE_CONTEXT]
     if blocking:
@@ -135,6 +148,8 @@ def why_not_chosen(candidate: Candidate, chosen: dict[tuple, Candidate]) -> str:
         return "a grade 1-2 count: the any-grade count only when the paper says no grade >= 3 event occurred"
     winner = chosen.get(candidate.key)
     if winner is None:
+        if candidate.key in ambiguous:
+            return "as credible as another value for this endpoint: left for a reviewer (check ambiguous_value)"
         if candidate.cohort is not None:
             return f"about a group of {candidate.cohort} patients, smaller than the cohort"
         return "not chosen"

@@ -14,7 +14,7 @@ from trialmeta.core.records import failed_record
 from trialmeta.extract.abbreviations import defined_abbreviations
 from trialmeta.extract.candidate import Candidate
 from trialmeta.extract.candidates import candidates_from_passages
-from trialmeta.extract.choice import choose, overall_response_as_cr, why_not_chosen
+from trialmeta.extract.choice import ambiguous, choose, overall_response_as_cr, why_not_chosen
 from trialmeta.extract.lexicon import Lexicon
 from trialmeta.extract.metadata import extract_metadata
 from trialmeta.extract.reading import (
@@ -71,6 +71,7 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
     index = {id(c): i for i, c in enumerate(candidates)}
     chosen_ids = {id(choice.candidate) for choice in choices}
     winners = {choice.candidate.key: choice.candidate for choice in choices}
+    unsettled = ambiguous(candidates, choices)
     record.update(
         status="ok",
         error=None,
@@ -82,8 +83,14 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
         metadata=extract_metadata(document, lexicon),
         tables=[table_record(t) for t in document.tables],
         candidates=[
-            {**candidate_record(c), "why_not_chosen": None if id(c) in chosen_ids else why_not_chosen(c, winners)}
+            {**candidate_record(c), "why_not_chosen": None if id(c) in chosen_ids else why_not_chosen(c, winners, unsettled)}
             for c in candidates
+        ],
+        # endpoints whose choosable candidates disagree and rank alike: harmonise raises ambiguous_value
+        ambiguous=[
+            {"endpoint": endpoint, "landmark_months": landmark,
+             "candidates": [index[id(c)] for c in candidates if c.key == (endpoint, landmark)]}
+            for endpoint, landmark in sorted(unsettled, key=lambda k: (k[0], -1 if k[1] is None else k[1]))
         ],
         chosen=[
             {
