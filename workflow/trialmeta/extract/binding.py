@@ -105,6 +105,13 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             and not _STATEMENT_END.search(sentence[min(m.end, quantity.end) : max(m.start, quantity.start)])
             and (not in_count or m.end <= quantity.start)
         ]
+        if quantity.form == "duration":
+            # "after a median follow-up of 18 months, the median DoR was 21.8 months": a duration
+            # belongs to the phrase with no other endpoint between them
+            usable = [
+                m for m in usable
+                if not any(min(m.end, quantity.end) <= o.start < max(m.start, quantity.start) for o in mentions if o is not m)
+            ]
         if quantity.form == "count_subject":
             # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
             # "1 patient died, and 5 relapsed" gives the death to no endpoint

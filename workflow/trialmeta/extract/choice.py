@@ -44,6 +44,18 @@ def _rank(candidate: Candidate, n_treated: int | None) -> tuple:
     return (round(score, 6), completeness, -candidate.order)
 
 
+def disagree(a: Candidate, b: Candidate) -> bool:
+    """Whether two values for one endpoint say different things: counts that differ, or estimates
+    further apart than the rounding of a printed percentage (12/14 and "85.7%" agree)."""
+    for field in ("events", "total"):
+        x, y = getattr(a, field), getattr(b, field)
+        if x is not None and y is not None and x != y:
+            return True
+    if a.estimate is None or b.estimate is None:
+        return False
+    return abs(a.estimate - b.estimate) > 0.0051
+
+
 def overall_response_as_cr(candidates: list[Candidate]) -> list[Candidate]:
     """An overall response read as CR/CRi, for a paper that names no partial response.
 
@@ -107,10 +119,7 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
             reason += "; context: " + ", ".join(best.context)
         if "mild_only" in best.context:
             reason += "; no grade >= 3 event stated, so the grade 1-2 count is the any-grade count"
-        disagreeing = [
-            c for c in ranked[1:]
-            if (c.events, c.total, c.estimate) != (best.events, best.total, best.estimate)
-        ]
+        disagreeing = [c for c in ranked[1:] if disagree(c, best)]
         if disagreeing:
             reason += f"; {len(disagreeing)} other candidate(s) disagree"
             tied = [c for c in disagreeing if _rank(c, n_treated)[:2] == _rank(best, n_treated)[:2]]
@@ -130,11 +139,11 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
 def ambiguous(candidates: list[Candidate], choices: list[Choice]) -> set[tuple]:
     """(endpoint, landmark) keys left unchosen although choosable candidates give different values."""
     chosen = {c.candidate.key for c in choices}
-    values: dict[tuple, set] = {}
+    open_values: dict[tuple, list[Candidate]] = {}
     for c in candidates:
         if c.key not in chosen and not set(c.context) & set(UNCHOOSABLE_CONTEXT) and "mild_only" not in c.context:
-            values.setdefault(c.key, set()).add((c.events, c.total, c.estimate))
-    return {key for key, found in values.items() if len(found) > 1}
+            open_values.setdefault(c.key, []).append(c)
+    return {key for key, found in open_values.items() if any(disagree(a, b) for a in found for b in found)}
 
 
 def why_not_chosen(candidate: Candidate, chosen: dict[tuple, Candidate], ambiguous: set[tuple] = frozenset()) -> str:
