@@ -131,3 +131,37 @@ def test_relapsed_refractory_names_the_population_not_a_relapse(tmp_path):
 def test_no_significant_difference_is_no_zero(tmp_path):
     values = chosen(tmp_path, ALL + "Twenty adults were infused. There was no significant difference in CR between age groups.")
     assert ("cr_cri", None) not in values
+
+
+def test_a_percentage_names_its_denominator_when_the_sentence_counts_that_group(tmp_path):
+    text = ALL + "Sixty adults were infused. Fifty (83%) patients reached CR, with 45 (90%) of them MRD-negative."
+    mrd = chosen(tmp_path, text)[("mrd_neg", None)]
+    assert (mrd["events"], mrd["total"]) == (45, 50)  # 45 / 50 = 90%, the 50 responders
+
+
+def test_a_duration_belongs_to_the_phrase_next_to_it(tmp_path):
+    text = ALL + "Twenty adults were infused. After a median follow-up of 18 months, the median DOR was 9.5 months."
+    assert chosen(tmp_path, text)[("followup_median_months", None)]["estimate"] == pytest.approx(18.0)
+
+
+def test_a_value_after_a_finished_respectively_list_is_not_given_to_it(tmp_path):
+    text = (ALL + "Thirty adults were infused. Day-30 and day-60 mortality were 2% and 8%, respectively, "
+            "and median overall survival was 11 months.")
+    values = chosen(tmp_path, text)
+    assert not any(key[0] == "os" for key in values)
+
+
+def test_a_counted_death_is_not_a_relapse(tmp_path):
+    text = ALL + "Thirty adults were infused. One patient died of infection, and 4 patients relapsed later."
+    relapse = chosen(tmp_path, text)[("relapse", None)]
+    assert relapse["events"] == 4
+
+
+def test_two_equally_credible_values_are_left_for_a_reviewer(tmp_path):
+    path = tmp_path / "paper.txt"
+    path.write_text(ALL + "Forty adults were infused. The CR rate was 70%. In a later analysis the CR rate was 80%.")
+    record = extract_paper(str(path), LEXICON)
+    assert all(record["candidates"][c["candidate"]]["endpoint"] != "cr_cri" for c in record["chosen"])
+    assert [a["endpoint"] for a in record["ambiguous"]] == ["cr_cri"]
+    reasons = {c["why_not_chosen"] for c in record["candidates"] if c["endpoint"] == "cr_cri"}
+    assert reasons == {"as credible as another value for this endpoint: left for a reviewer (check ambiguous_value)"}

@@ -60,7 +60,7 @@ def _landmark_for(sentence: str, landmarks: list[Landmark], quantity: Quantity, 
 # Between a value and the phrase it qualifies ("22.7% grade III CRS", "3 had a
 # relapse"): at most three words, none of them a verb, preposition or conjunction.
 _TIGHT_GAP = re.compile(
-    r"\s*(?:(?!(?:and|or|but|was|were|is|are|had|has|have|with|in|at|of|to|for|by|than|vs|while|who|which|"
+    r"\s*(?:of\s+(?:them|these|those|whom)\s+)?(?:(?!(?:and|or|but|was|were|is|are|had|has|have|with|in|at|of|to|for|by|than|vs|while|who|which|"
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
@@ -115,7 +115,11 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         if quantity.form == "count_subject":
             # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
             # "1 patient died, and 5 relapsed" gives the death to no endpoint
-            usable = [m for m in usable if quantity.end <= m.start <= quantity.end + _SUBJECT_REACH]
+            usable = [
+                m for m in usable
+                if quantity.start < m.start <= quantity.end + _SUBJECT_REACH
+                and not any(quantity.end <= q.start < m.start for q in quantities)
+            ]
         if not usable:
             continue
         tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]

@@ -175,6 +175,7 @@ def candidates_from_sentence(
     if compared_values is not None and compared_values.search(sentence):
         out = _compared(out, named)
     out += grade_sums(single_grades)
+    out = [_denominator_from_percent(c, quantities) for c in out]
     out = summed_parts(out, named, lexicon)
     out += any_minus_mild(sentence, placed, quantities, mentions, lexicon)
     out += same_as_landmark(sentence, placed, mentions, lexicon)
@@ -221,6 +222,23 @@ def _bind_by_clause(sentence, mentions, quantities, lexicon):
             lexicon,
         )
     return sorted(pairs, key=lambda pair: pair[0].start)
+
+
+def _denominator_from_percent(candidate: Candidate, quantities: list[Quantity]) -> Candidate:
+    """A count with its percentage and no denominator ("41 (84%) achieved MRD negativity") is over
+    the group of round(41 / 0.84) = 49 when the same sentence counts such a group ("Forty-nine
+    (68%) patients had CR/CRi, with 41 (84%) ..."): that count is the denominator."""
+    if candidate.total is not None or candidate.events is None or not candidate.percent_printed:
+        return candidate
+    size = round(candidate.events * 100 / candidate.percent_printed)
+    if size <= candidate.events or abs(100 * candidate.events / size - candidate.percent_printed) > 0.51:
+        return candidate
+    if not any(q.events == size and q.total is None for q in quantities):
+        return candidate
+    return replace(
+        candidate, total=size, cohort=size, cohort_kind="responders",
+        context=(*candidate.context, "denominator_from_percent"),
+    )
 
 
 def _compared(out: list[Candidate], named: list[tuple[Candidate, str]]) -> list[Candidate]:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
 
 
-# Cohorts of the whole study: a value over the evaluable patients is a whole-study value even
-# when fewer were evaluable than treated.
-WHOLE_STUDY_COHORTS = ("treated", "enrolled", "evaluable")
+# Cohorts of the whole study: a value over the evaluable patients, or over the responders the
+# same sentence counts (MRD negativity among those in CR), is a whole-study value even when the
+# group is smaller than the treated cohort; its denominator says which group it is.
+WHOLE_STUDY_COHORTS = ("treated", "enrolled", "evaluable", "responders")
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,15 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    # "with 41 (84%) achieving MRD negativity": a count and its percentage without a noun; not a
+    # grade ("grade 3 (5%)"), a day or a dose
+    (
+        "count_percent",
+        re.compile(
+            rf"(?<![-–/.\d])(?<!grade\s)(?<!grades\s)(?<!day\s)(?<!cycle\s)\b(?P<a>{INT_WORD})\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
+            re.I,
+        ),
+    ),
     ("percent", re.compile(rf"(?<![\d.])(?P<pct>{NUM})\s*%(?!\s*(?:CI|confidence))", re.I)),
     (
         "count_subject",
