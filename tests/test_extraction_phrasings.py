@@ -165,3 +165,53 @@ def test_two_equally_credible_values_are_left_for_a_reviewer(tmp_path):
     assert [a["endpoint"] for a in record["ambiguous"]] == ["cr_cri"]
     reasons = {c["why_not_chosen"] for c in record["candidates"] if c["endpoint"] == "cr_cri"}
     assert reasons == {"as credible as another value for this endpoint: left for a reviewer (check ambiguous_value)"}
+
+
+# Two abstracts in the form CAR-T reports in B-ALL take, written for this test: every value a
+# reviewer would take, and nothing else.
+ABSTRACT_ADULTS = (
+    "CD19-directed CAR T cells in adults with relapsed B-cell acute lymphoblastic leukemia (B-ALL).\n"
+    "Of the 30 patients enrolled, 27 received CAR T-cell infusion. The CR/CRi rate at day 28 was 85.2% (23/27). "
+    "MRD-negative CR was achieved in 21 of the 23 responders (91.3%). With a median follow-up of 12.5 months "
+    "(range, 3-30), the 1-year OS and LFS were 72.1% (95% CI, 55.0-85.0) and 60.3% (95% CI, 44.1-75.2), "
+    "respectively. CRS occurred in 24 patients (88.9%), including grade 3 or higher CRS in 4 (14.8%). "
+    "Neurotoxicity was observed in 3 patients (11.1%), all grade 1-2. Seven patients relapsed after achieving CR, "
+    "including 3 with CD19-negative relapse. The 2-year EFS was 45%."
+)
+ABSTRACT_CHILDREN = (
+    "Tandem CD19/CD22 CAR T cells for children with relapsed or refractory B-ALL.\n"
+    "A total of 42 children and young adults were treated. Overall, 38 patients (90.5%) achieved complete "
+    "remission or CR with incomplete count recovery (CR/CRi) within 28 days. Grade ≥3 CRS developed in 6 "
+    "patients (14.3%), and grade ≥3 ICANS in 2 (4.8%). No grade 4 or 5 neurotoxicity was reported. At a median "
+    "follow-up of 18 months, 12 patients had relapsed, 8 of them with CD19-negative disease. The estimated "
+    "12-month event-free survival was 55.6% (95% CI, 40.2%–68.4%). Twenty-three of the 38 responders (60.5%) "
+    "proceeded to allogeneic HSCT. The cumulative incidence of relapse at 1 year was 25.3%."
+)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (ABSTRACT_ADULTS, {
+            ("n_enrolled", None): (None, 30, None), ("n_treated", None): (None, 27, None),
+            ("cr_cri", None): (23, 27, 0.852), ("mrd_neg", None): (21, 23, 0.913),
+            ("followup_median_months", None): (None, None, 12.5), ("os", 12): (None, None, 0.721),
+            ("lfs", 12): (None, None, 0.603), ("crs_any", None): (24, None, 0.889),
+            ("crs_grade3plus", None): (4, None, 0.148), ("icans_any", None): (3, None, 0.111),
+            ("icans_grade3plus", None): (0, None, 0.0), ("relapse", None): (7, None, None),
+            ("efs", 24): (None, None, 0.45),
+        }),
+        (ABSTRACT_CHILDREN, {
+            ("n_treated", None): (None, 42, None), ("cr_cri", None): (38, None, 0.905),
+            ("crs_grade3plus", None): (6, None, 0.143), ("icans_grade3plus", None): (2, None, 0.048),
+            ("followup_median_months", None): (None, None, 18.0), ("relapse", None): (12, None, None),
+            ("efs", 12): (None, None, 0.556), ("relapse_cuminc", 12): (None, None, 0.253),
+        }),
+    ],
+    ids=["adults", "children"],
+)
+def test_a_whole_abstract(tmp_path, text, expected):
+    values = chosen(tmp_path, text)
+    got = {key: (c["events"], c["total"], None if c["estimate"] is None else round(c["estimate"], 3))
+           for key, c in values.items()}
+    assert got == expected

@@ -127,6 +127,7 @@ def negated_events(sentence: str, mentions: list[Mention], lexicon: Lexicon) -> 
                     found.append((terms.grade_split, mention.start - len(before) + negation.start(), mention.end, "none_of_any_grade"))
         after = sentence[mention.end : mention.end + 60]
         capped = lexicon.negation_above_grade.search(after)
-        if capped and terms.grade_split and not re.search(r"[;.]", after[: capped.start()]):
+        # a ";" or a full stop ends the reach of the cap; a decimal point ("11.1%") does not
+        if capped and terms.grade_split and not re.search(r";|\.(?!\d)", after[: capped.start()]):
             found.append((terms.grade_split, mention.start, mention.end + capped.end(), "negation"))
     return found
