@@ -91,13 +91,17 @@ def main(argv=None) -> int:
         folder, gold = rest.rsplit(":", 1)
         corpora[name] = (Path(folder), Path(gold))
     pd.set_option("display.width", 160)
+    summary = []
     for name, (folder, gold) in corpora.items():
         if args.only and name not in args.only:
             continue
         if not folder.is_dir() or not gold.exists():
             print(f"== {name}: skipped ({folder} or {gold} missing)\n")
             continue
-        scores, metadata, tables = run(papers_of(name, folder), gold, Path(args.lexicon))
+        paths = papers_of(name, folder)
+        scores, metadata, tables = run(paths, gold, Path(args.lexicon))
+        overall = scores[scores["endpoint"] == "all"].iloc[0]
+        summary.append((name, len(paths), int(overall["gold"]), overall["precision"], overall["recall"], overall["f1"]))
         print(f"== {name} ({folder})")
         print(scores.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if gold.suffix == ".csv":
@@ -112,6 +116,10 @@ def main(argv=None) -> int:
         if args.details:
             print(tables["endpoints"].drop(columns=["quote", "trial_ids"]).to_string(index=False))
         print()
+    if summary:
+        print("| corpus | papers | values | precision | recall | F1 |\n|---|---|---|---|---|---|")
+        for name, papers, values, precision, recall, f1 in summary:
+            print(f"| {name} | {papers} | {values} | {precision:.3f} | {recall:.3f} | {f1:.3f} |")
     return 0
 
 
