@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 
-from trialmeta.harmonise.table import ENDPOINT_COLUMNS, ENDPOINTS, PROPORTIONS, ROW_CONTEXT_FLAGS, TIME_TO_EVENT
+from trialmeta.harmonise.rows import ENDPOINT_COLUMNS, ENDPOINTS, PROPORTIONS, ROW_CONTEXT_FLAGS, TIME_TO_EVENT
 
 INTEGER_COLUMNS = ("events", "total", "page")
 NUMBER_COLUMNS = ("landmark_months", "estimate", "ci_low", "ci_high", "se")
