@@ -38,6 +38,8 @@ PROPORTIONS = ("cr_cri", "mrd_neg", "relapse", "crs_any", "crs_grade3plus", "ica
 BLOCKING_FLAGS = ("events_exceed_total", "negative_count", "estimate_outside_0_1")
 # A row of a trial already in the table under another report: never pooled.
 DUPLICATE_FLAG = "duplicate_of:"
+# A row of a study its curation file excludes (`exclude: <reason>`): never pooled.
+EXCLUDED_FLAG = "excluded:"
 DENOMINATOR_KINDS = ("treated", "evaluable", "enrolled")
 DEFAULT_SETTINGS = {
     "denominator": ["treated", "evaluable", "enrolled"],

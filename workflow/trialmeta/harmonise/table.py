@@ -28,8 +28,8 @@ from trialmeta.harmonise.decisions import DecisionError, apply_decision, apply_m
 from trialmeta.harmonise.duplicates import StudySummary, find_duplicates
 from trialmeta.harmonise.rows import (
     AUDIT_COLUMNS, BLOCKING_FLAGS, CHECK_COLUMNS, DEFAULT_SETTINGS, DUPLICATE_FLAG, ENDPOINT_COLUMNS, ENDPOINTS,
-    FAILURE_COLUMNS, PARTIAL_CONTEXT, PROPORTIONS, ROW_CONTEXT_FLAGS, STUDY_COLUMNS, TIME_TO_EVENT, Cohort, Row,
-    missing, rounding_tolerance, row_from_candidate,
+    EXCLUDED_FLAG, FAILURE_COLUMNS, PARTIAL_CONTEXT, PROPORTIONS, ROW_CONTEXT_FLAGS, STUDY_COLUMNS, TIME_TO_EVENT,
+    Cohort, Row, missing, rounding_tolerance, row_from_candidate,
 )
 
 __all__ = [
@@ -48,17 +48,29 @@ class PaperResult:
     checks: list  # lines not about one row: decisions that no longer fit the extraction
 
 
-def _curation_for(paper: str, curation_dir: str | None, failures: list) -> Curation | None:
+def _curation_for(record: dict, curation_dir: str | None, failures: list) -> Curation | None:
+    """The paper's curation file, unless it is invalid or was written for another file of the same name."""
+    paper = record["paper"]
     if not curation_dir:
         return None
     path = Path(curation_dir) / f"{paper}.yaml"
     if not path.exists():
         return None
     try:
-        return load_curation(path)
+        curation = load_curation(path)
     except CurationError as err:
         failures.append({"paper": paper, "stage": "curate", "error_kind": "invalid_curation", "message": str(err)})
         return None
+    sha256 = record.get("sha256")
+    if curation.paper_sha256 and sha256 and sha256 not in curation.paper_sha256:
+        failures.append({
+            "paper": paper, "stage": "curate", "error_kind": "curation_for_another_file",
+            "message": f"{path}: written for a file with SHA-256 {curation.paper_sha256[0][:12]}..., but "
+                       f"{record['file']} has {sha256[:12]}...; not applied. If it is the same paper, record this "
+                       f"file's hash with: python tools/stamp_curation.py {path} <paper file>",
+        })
+        return None
+    return curation
 
 
 def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) -> PaperResult:
@@ -86,6 +98,10 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
             row = row_from_candidate(candidate, base)
             rows.setdefault(row.key, row)
     if curation:
+        paper_checks.extend({
+            **base, "endpoint": "", "landmark_months": None, "check": "curation_not_applied",
+            "detail": f"{curation.file}: {problem}; the file's other decisions apply",
+        } for _key, problem in curation.refused)
         for decision in curation.decisions:
             try:
                 apply_decision(decision, rows, candidates, base, curation, audit)
@@ -117,6 +133,12 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
         if row.decided is not None:
             audit_decision(row, before, audit)
         check_other_values(row, candidates, base)
+    if curation and curation.exclude:
+        reason = curation.exclude.replace(";", ",")  # ';' separates flags
+        for row in ordered:
+            row.flag(f"{EXCLUDED_FLAG}{reason}", f"{curation.file}: study excluded: {curation.exclude}", "excluded_by_curation")
+        audit.append(audit_line({**base, "endpoint": ""}, "pooled", "yes", "no: excluded", "exclude", curation.exclude,
+                                curation.file))
     relapses, responders = rows.get(("relapse", None)), rows.get(("cr_cri", None))
     if relapses and responders and not missing(relapses.values["events"]) and not missing(responders.values["events"]):
         if relapses.values["events"] > responders.values["events"]:
@@ -162,7 +184,7 @@ def harmonise(records: list[dict], curation_dir: str | None, settings: dict | No
                 "message": record["error"]["message"],
             })
             continue
-        curation = _curation_for(paper, curation_dir, failures)
+        curation = _curation_for(record, curation_dir, failures)
         result = _harmonise_paper(record, curation, settings)
         if not result.rows:
             failures.append({
@@ -214,6 +236,14 @@ def _flags(row) -> set[str]:
     return set(filter(None, (row["flags"] if isinstance(row["flags"], str) else "").split(";")))
 
 
+def _no_count_reason(row) -> str:
+    """Why a row has no count, in words that say what to do."""
+    if not pd.isna(row["estimate"]) and not pd.isna(row["total"]) and row["total"]:
+        return (f"{100 * row['estimate']:.3g}% of {int(row['total'])} is no whole number of patients; "
+                "give events and total in a curation file")
+    return "no events/total reported or derivable"
+
+
 def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Rows of `endpoint` that can be pooled as events/total, and the excluded ones with reasons.
 
@@ -231,12 +261,16 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
         flags = _flags(row)
         blocking = flags.intersection(BLOCKING_FLAGS)
         duplicate = sorted(f for f in flags if f.startswith(DUPLICATE_FLAG))
-        if duplicate:
+        excluded_by_curation = sorted(f for f in flags if f.startswith(EXCLUDED_FLAG))
+        if excluded_by_curation:
+            excluded.append({"study": row["study"], "reason": "excluded by curation: "
+                             + excluded_by_curation[0][len(EXCLUDED_FLAG):]})
+        elif duplicate:
             excluded.append({"study": row["study"], "reason": "same trial as " + duplicate[0][len(DUPLICATE_FLAG):]})
         elif blocking:
             excluded.append({"study": row["study"], "reason": "impossible value: " + ", ".join(sorted(blocking))})
         elif pd.isna(row["events"]) or pd.isna(row["total"]) or row["total"] == 0:
-            excluded.append({"study": row["study"], "reason": "no events/total reported or derivable"})
+            excluded.append({"study": row["study"], "reason": _no_count_reason(row)})
         else:
             keep.append(row)
     frame = pd.DataFrame(keep, columns=endpoints.columns)
