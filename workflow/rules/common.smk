@@ -136,4 +136,5 @@ def final_outputs():
         *figure_files("png"),
         *figure_files("svg"),
         results("report.html"),
+        results("r", "reproduce.R"),
     ]
