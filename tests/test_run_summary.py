@@ -184,3 +184,26 @@ def test_study_level_exclude_keeps_the_rows_and_names_the_reason_where_it_is_not
     assert kept.empty
     assert excluded == [{"study": "p", "reason": "excluded by curation: not a CAR-T trial (screening)"}]
     assert "exclude" in set(tables["audit"]["decision"])
+
+
+def test_flow_counts_files_unreadable_duplicates_exclusions_and_pooled_per_endpoint(tmp_path):
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "notes.docx").write_text("x")
+    tables = _tables(
+        studies=pd.DataFrame({"study": ["A", "B", "C"], "paper": ["a", "b", "c"]}),
+        endpoints=pd.DataFrame({"study": ["A", "B", "C"], "paper": ["a", "b", "c"], "source": ["extracted"] * 3,
+                                "flags": ["", "duplicate_of:A", "excluded:not CAR-T"]}),
+        failures=pd.DataFrame([{"paper": "h", "stage": "extract", "error_kind": "not_pdf", "message": "HTML"}]),
+    )
+    details = {"endpoints": {"cr_cri": {"studies": [{"study": "A"}], "excluded": [
+        {"study": "B", "reason": "same trial as A"}, {"study": "C", "reason": "excluded by curation: not CAR-T"}]}}}
+    config = {"papers_dir": str(papers), "curation_dir": "", "endpoints_table": ""}
+    found = run.summarise(tables, details, config, papers={"a", "b", "c", "h"})
+    assert dict(found.flow) == {
+        "records (files) in the papers folder": 5, "not read (other file types, subfolders)": 1, "unreadable": 1,
+        "read": 3, "duplicate reports of a trial": 1, "excluded by curation": 1, "studies included": 1,
+        "cr_cri: reported / pooled": "3 / 1",
+    }
+    assert "flow: 5 files, 1 unreadable, 1 duplicates, 1 excluded, 1 studies included" in "\n".join(run.lines(found))
+    assert list(run.flow_table(found).columns) == ["step", "count"]

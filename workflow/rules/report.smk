@@ -17,6 +17,8 @@ rule report_html:
             caption="../report/report.rst",
             category="Report",
         ),
+        # PRISMA-style counts (also the report's "This run" block)
+        flow=report(results("tables", "flow.csv"), caption="../report/flow.rst", category="Tables"),
         # Also writes a snapshot of this run to {results_dir}/history/ (snapshots/, runs.json),
         # which is deliberately not an output: Snakemake deletes outputs before a job, and the
         # history must outlive every run.

@@ -40,6 +40,7 @@ class RunSummary:
     values: Counter = field(default_factory=Counter)  # source -> rows
     checks: Counter = field(default_factory=Counter)  # check -> lines
     excluded: dict = field(default_factory=dict)  # endpoint (or endpoint_12m) -> [(study, reason)]
+    flow: list = field(default_factory=list)  # PRISMA-style (step, count) of the run
     empty_corpus: str = ""  # why nothing was read, when nothing was
     stopped: bool = False  # a job failed: the tables may be stale or missing
 
@@ -135,6 +136,7 @@ def summarise(tables: dict, details: dict | None, config: dict, papers: set[str]
             summary.refused_curation.append((row["paper"], row.get("detail", "")))
         else:
             summary.checks[row["check"]] += 1
+    summary.flow = flow_counts(tables, details, summary, papers)
     summary.values = Counter(r.get("source") or "extracted" for r in _rows(tables.get("endpoints")))
     if details:
         named_entries = [*details.get("endpoints", {}).items(), *(details.get("landmarks") or {}).items()]
@@ -142,6 +144,38 @@ def summarise(tables: dict, details: dict | None, config: dict, papers: set[str]
             if entry.get("excluded"):
                 summary.excluded[name] = [(e["study"], e["reason"]) for e in entry["excluded"]]
     return summary
+
+
+def _flagged(endpoints: list[dict], prefix: str) -> set[str]:
+    return {r["paper"] for r in endpoints if any(f.startswith(prefix) for f in str(r.get("flags", "")).split(";"))}
+
+
+def flow_counts(tables: dict, details: dict | None, summary: RunSummary, papers: set[str]) -> list[tuple[str, int]]:
+    """PRISMA-style counts: files in the papers folder, not read, unreadable, duplicates, excluded, included,
+    and per pooled endpoint the studies that reported it and those pooled."""
+    endpoints = _rows(tables.get("endpoints"))
+    studies = {r.get("paper", r.get("study")) for r in _rows(tables.get("studies"))}
+    unreadable = {p for p, _kind, _m in summary.failed} - studies
+    duplicates = _flagged(endpoints, "duplicate_of:")
+    excluded = _flagged(endpoints, "excluded:") - duplicates
+    flow = [
+        ("records (files) in the papers folder", len(papers) + len(summary.skipped)),
+        ("not read (other file types, subfolders)", len(summary.skipped)),
+        ("unreadable", len(unreadable)),
+        ("read", len(studies)),
+        ("duplicate reports of a trial", len(duplicates)),
+        ("excluded by curation", len(excluded)),
+        ("studies included", len(studies - duplicates - excluded)),
+    ]
+    for name, entry in (details or {}).get("endpoints", {}).items():
+        pooled = len(entry.get("studies", []))
+        flow.append((f"{name}: reported / pooled", f"{pooled + len(entry.get('excluded', []))} / {pooled}"))
+    return flow
+
+
+def flow_table(summary: RunSummary) -> pd.DataFrame:
+    """tables/flow.csv: one row per step of the flow."""
+    return pd.DataFrame([{"step": step, "count": count} for step, count in summary.flow], columns=["step", "count"])
 
 
 def lines(summary: RunSummary, results_dir: str = "", strict: bool = False) -> list[str]:
@@ -160,6 +194,11 @@ def lines(summary: RunSummary, results_dir: str = "", strict: bool = False) -> l
         out.append(f"  CURATION {name} matches no paper, so it is not applied: {hint}")
     for paper, detail in summary.refused_curation:
         out.append(f"  CURATION REFUSED for {paper}: {detail}")
+    if summary.flow:
+        steps = dict(summary.flow)
+        out.append(f"  flow: {steps['records (files) in the papers folder']} files, {steps['unreadable']} unreadable, "
+                   f"{steps['duplicate reports of a trial']} duplicates, {steps['excluded by curation']} excluded, "
+                   f"{steps['studies included']} studies included (tables/flow.csv)")
     values = ", ".join(f"{summary.values.get(s, 0)} {s}" for s in SOURCES)
     others = ", ".join(f"{n} {s}" for s, n in sorted(summary.values.items()) if s not in SOURCES)
     out.append(f"  values: {values}" + (f", {others}" if others else ""))
@@ -207,7 +246,10 @@ def summary_html(summary: RunSummary) -> str:
     for name, studies in summary.excluded.items():
         items.append(f"<li>Reported but not pooled, {e(name)}: "
                      + "; ".join(f"{e(s)} ({e(r)})" for s, r in studies) + "</li>")
-    return "<h2 id='run'>This run</h2><ul>" + "".join(items) + "</ul>"
+    flow = "".join(f"<tr><td>{e(str(step))}</td><td class='num'>{e(str(count))}</td></tr>" for step, count in summary.flow)
+    return ("<h2 id='run'>This run</h2><ul>" + "".join(items) + "</ul>"
+            + (f"<h3>Flow of reports (PRISMA-style)</h3><table><tr><th>Step</th><th>Count</th></tr>{flow}</table>"
+               if flow else ""))
 
 
 def papers_in(studies: pd.DataFrame, failures: pd.DataFrame) -> int:
