@@ -321,3 +321,13 @@ def test_sheet_row_without_a_value_is_refused(tmp_path):
     path = write(tmp_path / "sheet.csv", "study,paper,endpoint\nA,a,mrd_neg\n")
     with pytest.raises(EndpointsTableError, match=r"row 1 \(line 2\), column events: no value: give events and total"):
         load_endpoints_table(path)
+
+
+def test_reference_metadata_reach_studies_csv(tmp_path):
+    write(tmp_path / "p.yaml", "first_author: Novak\njournal: Blood Adv\ndoi: 10.1182/bloodadvances.2024000001\n"
+                               "reason: title page\n")
+    study = harmonise([record("p", [candidate("n_treated", total=15)])], str(tmp_path))["studies"].iloc[0]
+    assert (study["first_author"], study["journal"], study["doi"]) == ("Novak", "Blood Adv", "10.1182/bloodadvances.2024000001")
+    write(tmp_path / "p.yaml", "doi: https://doi.org/10.1/x\nreason: r\n")
+    with pytest.raises(CurationError, match=r"p\.yaml: doi: 'https://doi.org/10.1/x' does not match"):
+        load_curation(tmp_path / "p.yaml")

@@ -69,3 +69,11 @@ def test_report_summary_says_the_level_and_lists_studies_not_pooled(tmp_path, mo
     assert "not pooled: Zeta (no events/total reported or derivable)" in page
     assert "<h2 id='run'>This run</h2>" in page  # the run summary heads the report
     assert "2 studies from 2 papers" in page
+
+
+def test_a_label_that_carries_its_year_does_not_get_it_twice():
+    entry = contract_entry()
+    entry["studies"][0]["study"] = f"Novak {entry['studies'][0]['year']}"
+    text = all_texts(plots.forest_figure(entry))
+    assert f"Novak {entry['studies'][0]['year']}" in text and f"({entry['studies'][0]['year']})" not in text.split(
+        f"Novak {entry['studies'][0]['year']}")[1].split("\n")[0]

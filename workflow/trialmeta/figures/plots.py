@@ -154,7 +154,9 @@ class Columns:
 
 
 def _study_label(study: dict) -> str:
-    return study["study"] + (f" ({study['year']})" if study.get("year") else "")
+    # "Novak 2024" already says its year: no "Novak 2024 (2024)"
+    year = study.get("year")
+    return study["study"] + (f" ({year})" if year and str(year) not in study["study"] else "")
 
 
 def _count(study: dict) -> str:

@@ -20,7 +20,10 @@ from trialmeta.core.io import load_yaml_checked
 from trialmeta.extract.numbers import MONTHS_PER_UNIT
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "curation.schema.yaml"
-METADATA_KEYS = ("study", "trial_ids", "target", "construct", "population", "age_group", "year", "report", "centre")
+METADATA_KEYS = (
+    "study", "trial_ids", "target", "construct", "population", "age_group", "year", "report", "centre",
+    "first_author", "journal", "doi",
+)
 # A landmark in days or weeks is the month it names when it lies this close:
 # 365 days is 11.99 months (12 months), 180 days is 5.91 months (6 months).
 LANDMARK_SNAP_MONTHS = 0.25

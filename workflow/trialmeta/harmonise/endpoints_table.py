@@ -29,7 +29,7 @@ NUMBER_COLUMNS = ("landmark_months", "estimate", "ci_low", "ci_high", "se")
 SOURCES = ("extracted", "curated", "table")
 REQUIRED_COLUMNS = ("study", "endpoint")
 # study columns of studies.csv a sheet may carry, one value per paper (as a curation file's metadata)
-METADATA_COLUMNS = ("target", "construct", "population", "age_group", "year", "report")
+METADATA_COLUMNS = ("target", "construct", "population", "age_group", "year", "report", "first_author", "journal", "doi")
 
 _NUMBER_OR_EMPTY = {"type": ["number", "null"]}
 ROW_SCHEMA = {

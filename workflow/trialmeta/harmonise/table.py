@@ -159,6 +159,7 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
         "target": metadata.get("target"), "construct": metadata.get("construct"),
         "population": metadata.get("population"), "age_group": metadata.get("age_group"),
         "n_treated": n_treated, "followup_median_months": cohort.followup_median, "year": metadata.get("year"),
+        **{key: metadata.get(key) for key in ("first_author", "journal", "doi")},
     }
     return PaperResult(ordered, study_row, summary, audit, paper_checks)
 
