@@ -119,7 +119,7 @@ def test_adding_one_paper_reruns_only_its_extraction_and_the_aggregates(demo_run
     endpoints = yaml.safe_load((ROOT / "config.yaml").read_text())["endpoints"]
     assert job_counts(done.stdout + done.stderr) == Counter({
         "extract": 1, "harmonise": 1, "pool": 1, "endpoint_figures": len(endpoints), "survival_figures": 1,
-        "report_html": 1, "all": 1,
+        "report_html": 1, "r_export": 1, "all": 1,
     })
 
 
