@@ -73,6 +73,30 @@ def _curation_for(record: dict, curation_dir: str | None, failures: list) -> Cur
     return curation
 
 
+def _ambiguous_checks(record: dict, rows: dict, base: dict) -> list[dict]:
+    """An endpoint the extractor left unchosen because equally credible values disagree, and no
+    curation decided it: a check naming the values, so the reviewer sees the endpoint is open."""
+    out = []
+    for entry in record.get("ambiguous", []):
+        key = (entry["endpoint"], entry["landmark_months"])
+        if entry["endpoint"] not in ENDPOINTS or key in rows:
+            continue
+        values = sorted({
+            f"{c['events']}/{c['total']}" if c["events"] is not None and c["total"] is not None
+            else f"{100 * c['estimate']:.4g}%" if c["estimate"] is not None and entry["endpoint"] != "followup_median_months"
+            else f"{c['estimate']}"
+            for c in (record["candidates"][i] for i in entry["candidates"])
+            if c.get("why_not_chosen", "").startswith("as credible")
+        })
+        out.append({
+            **base, "endpoint": entry["endpoint"], "landmark_months": entry["landmark_months"],
+            "check": "ambiguous_value",
+            "detail": "equally credible values disagree (" + ", ".join(values) + "); none was chosen: "
+                      "accept one in a curation file",
+        })
+    return out
+
+
 def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) -> PaperResult:
     paper = record["paper"]
     audit, paper_checks = [], []
@@ -110,6 +134,7 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
                     **base, "endpoint": decision.endpoint, "landmark_months": decision.landmark_months,
                     "check": "curation_not_applied", "detail": f"{curation.file}: {decision.key}: {err}",
                 })
+    paper_checks.extend(_ambiguous_checks(record, rows, base))
     treated_row, followup_row = rows.get(("n_treated", None)), rows.get(("followup_median_months", None))
     sizes = {
         "treated": None if treated_row is None else treated_row.values["total"],
