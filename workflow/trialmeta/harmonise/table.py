@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from trialmeta.harmonise.curation import Curation, CurationError, Decision, load_curation, snap_landmark
-from trialmeta.harmonise.duplicates import StudySummary, find_duplicates
+from trialmeta.harmonise.duplicates import DUPLICATE_FLAG, StudySummary, find_duplicates
 from trialmeta.extract.numbers import MONTHS_PER_UNIT, find_quantities
 
 __all__ = [
@@ -55,8 +55,6 @@ TIME_TO_EVENT = ("relapse_cuminc", "rfs", "lfs", "efs", "os")
 PROPORTIONS = ("cr_cri", "mrd_neg", "relapse", "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus")
 # Flags that make a value unusable for pooling until a curator decides.
 BLOCKING_FLAGS = ("events_exceed_total", "negative_count", "estimate_outside_0_1")
-# A row of a trial already in the table under another report: never pooled.
-DUPLICATE_FLAG = "duplicate_of:"
 DENOMINATOR_KINDS = ("treated", "evaluable", "enrolled")
 DEFAULT_SETTINGS = {
     "denominator": ["treated", "evaluable", "enrolled"],
@@ -647,8 +645,8 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
     """Rows of `endpoint` that can be pooled as events/total, and the excluded ones with reasons.
 
     Only rows at exactly `landmark_months` (None: rows without a landmark), so a
-    24-month value is never pooled as a 12-month one; never a second report of
-    a trial already in the table (flag ``duplicate_of:<study>``).
+    24-month value is never pooled as a 12-month one. A second report of a
+    trial is dropped before, by `trialmeta.harmonise.duplicates.single_reports`.
     """
     rows = endpoints[endpoints["endpoint"] == endpoint]
     if landmark_months is None:
@@ -659,10 +657,7 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
     for _, row in rows.iterrows():
         flags = _flags(row)
         blocking = flags.intersection(BLOCKING_FLAGS)
-        duplicate = sorted(f for f in flags if f.startswith(DUPLICATE_FLAG))
-        if duplicate:
-            excluded.append({"study": row["study"], "reason": "same trial as " + duplicate[0][len(DUPLICATE_FLAG):]})
-        elif blocking:
+        if blocking:
             excluded.append({"study": row["study"], "reason": "impossible value: " + ", ".join(sorted(blocking))})
         elif pd.isna(row["events"]) or pd.isna(row["total"]) or row["total"] == 0:
             excluded.append({"study": row["study"], "reason": "no events/total reported or derivable"})

@@ -29,6 +29,7 @@ from scipy import stats
 
 from trialmeta.pool.control import FitControl
 from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effects
+from trialmeta.harmonise.duplicates import single_reports
 from trialmeta.harmonise.table import poolable
 from trialmeta.pool.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
 from trialmeta.pool.survival import RELAPSE_LABELS, pool_landmarks, relapse_proportions
@@ -398,15 +399,23 @@ def pool_all(
     `survival` is the config block: "endpoints" (names, "+" joins endpoints
     pooled together, e.g. "rfs+lfs+efs") and "landmark_months";
     `trialmeta.pool.survival.pool_landmarks` pools them on the log(-log S) scale.
+    A second report of a trial (``duplicate_of``) is dropped here, before any
+    pool, and listed among each pool's exclusions; results["dropped_reports"]
+    maps its paper to the study kept.
     """
+    reports = single_reports(endpoints)
+    endpoints = reports.endpoints
     rows, details = [], {}
     for endpoint in endpoint_names:
         endpoint_rows, detail = pool_endpoint(endpoints, studies, endpoint, pooling)
+        detail["excluded"] += reports.excluded(["relapse"] if endpoint in RELAPSE_LABELS else [endpoint])
         rows.extend(endpoint_rows)
         details[endpoint] = detail
     landmarks: dict = {}
     if survival:
         landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"])
+        for entry in landmarks.values():
+            entry["excluded"] += reports.excluded(entry["endpoint"].split("+"))
         rows.extend(landmark_rows)
-    results = {"endpoints": details, "landmarks": landmarks, "pooling": pooling}
+    results = {"endpoints": details, "landmarks": landmarks, "pooling": pooling, "dropped_reports": reports.dropped}
     return pd.DataFrame(rows, columns=POOLED_COLUMNS), results
