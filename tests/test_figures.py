@@ -285,10 +285,53 @@ def test_km_curves_with_numbers_at_risk_and_approximation_marked():
     fig = km_figures.km_figure(km())
     curve, table = fig.axes
     assert [t.get_text() for t in curve.get_legend().get_texts()] == ["Alpha (approximate)", "Beta"]
-    assert texts(table) == ["12", "9", "7", "6", "3", "20", "18", "15", "10"]
+    # each study's name heads its row of numbers at risk
+    assert texts(table) == ["Alpha", "12", "9", "7", "6", "3", "Beta", "20", "18", "15", "10"]
     assert any("censored at median follow-up" in t.get_text() for t in fig.texts)
     empty = km_figures.km_figure({})
     assert "Not estimable: no study gives patient-level survival data" in texts(empty.axes[0])
+
+
+def _curve_width_in(fig) -> float:
+    return fig.axes[0].get_position().width * fig.get_figwidth()
+
+
+def test_km_curve_keeps_its_width_whatever_the_study_names_length():
+    short = _curve_width_in(km_figures.km_figure(km()))
+    long_names = {f"{name}: a study label of sixty characters or so, with its registry id": c for name, c in km().items()}
+    assert _curve_width_in(km_figures.km_figure(long_names)) == pytest.approx(short)
+    assert short >= 6.0  # inches: the curve, not the labels, takes the figure's width
+
+
+def reconstructed_curve() -> dict:
+    return {**km()["Beta"], "source": "reconstructed", "endpoint": "os", "paper": "beta", "study": "Beta",
+            "assumptions": ["reconstructed from the digitised curve beta.csv (Guyot 2012)"], "approximate": True,
+            "digitised": {"time_months": [0, 2.9, 3.1, 7.9, 8.2, 19.8], "survival": [1, 1, 0.95, 0.95, 0.85, 0.8]}}
+
+
+def test_reconstructed_curve_is_drawn_over_its_digitised_points():
+    fig = km_figures.km_figure({"Beta (os, reconstructed)": reconstructed_curve()})
+    curve = fig.axes[0]
+    legend = [t.get_text() for t in curve.get_legend().get_texts()]
+    assert legend == ["Beta (os, reconstructed)", "Beta (os, reconstructed): digitised points"]
+    points = [line for line in curve.get_lines() if line.get_marker() == "o"]
+    assert len(points) == 1 and list(points[0].get_ydata()) == [1, 1, 0.95, 0.95, 0.85, 0.8]
+
+
+def test_pooled_km_shows_the_pooled_curve_its_strata_and_the_log_rank_test():
+    pooled = {"os": {"endpoint": "os", "studies": ["Alpha", "Beta"], "n": 32, "events": 9, **km()["Alpha"],
+                     "logrank": {"statistic": 3.21, "df": 1, "p": 0.073}, "logrank_note": None}}
+    strata = {"Alpha (os, reconstructed)": {**km()["Alpha"], "source": "reconstructed", "endpoint": "os"},
+              "Beta (os, reconstructed)": reconstructed_curve(),
+              "Gamma (efs, reconstructed)": {**km()["Beta"], "source": "reconstructed", "endpoint": "efs"}}
+    fig = km_figures.km_pooled_figure(pooled, strata)
+    (ax,) = fig.axes
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Alpha (os, reconstructed)", "Beta (os, reconstructed)",
+                      "Pooled: 32 patients, 9 events, 2 studies", "Pooled 95% CI"]
+    assert "Log-rank test across studies: χ² = 3.21 (df = 1), p = 0.073" in texts(ax)
+    empty = km_figures.km_pooled_figure({}, strata)
+    assert any(t.startswith("Not estimable: no digitised curve") for t in texts(empty.axes[0]))
 
 
 def test_svg_and_png_are_byte_identical_across_saves(tmp_path):
@@ -308,6 +351,7 @@ def test_glmm_primary_sizes_squares_by_patients_and_subgroups_use_the_named_mode
     assert "Random effects (binomial-normal GLMM, z)" in labels
     assert "Squares sized by number of patients: the primary model has no study weights" in labels
     assert "Weight" not in texts(right) and "24.0%" not in texts(right)
+    assert "100%" not in texts(right)  # no weight column: no lone total under a missing header
     sizes = {round(line.get_xdata()[0], 4): line.get_markersize() for line in squares(plot)}
     # Epsilon has the most patients (30): full size; Delta (9): sqrt(9/30) of it
     assert sizes[round(11 / 30, 4)] == pytest.approx(11.0)

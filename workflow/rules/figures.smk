@@ -46,6 +46,7 @@ rule survival_figures:
         landmarks=report([_figure(f"forest_{key}", "png") for key in LANDMARK_KEYS],
                          caption="../report/forest_landmarks.rst", category="Survival"),
         km=report(_figure("km_curves", "png"), caption="../report/km_curves.rst", category="Survival"),
+        km_pooled=report(_figure("km_pooled", "png"), caption="../report/km_pooled.rst", category="Survival"),
         svg=[_figure(name, "svg") for name in SURVIVAL_FIGURES],
     params:
         landmark_keys=LANDMARK_KEYS,

@@ -6,8 +6,10 @@ rule pool:
         endpoints=results("tables", "endpoints.csv"),
         studies=results("tables", "studies.csv"),
         patients=results("tables", "patients.csv"),
+        km_curves=results("tables", "km_curves.json"),
     output:
         pooled=report(results("tables", "pooled.csv"), caption="../report/pooled.rst", category="Tables"),
+        km_pooled=report(results("tables", "km_pooled.csv"), caption="../report/km_pooled.rst", category="Tables"),
         details=results("pooled", "results.json"),
     params:
         endpoints=config["endpoints"],

@@ -16,10 +16,11 @@ details = read_json(snakemake.input.details)  # noqa: F821
 if snakemake.rule == "survival_figures":  # noqa: F821
     landmarks = details.get("landmarks") or {}
     # the order of SURVIVAL_FIGURES in rules/common.smk, which orders the SVGs
-    pngs = [*out.landmarks, out.km]
+    pngs = [*out.landmarks, out.km, out.km_pooled]
     figures = [
         *(forest.landmark_figure(landmarks.get(key), key) for key in snakemake.params.landmark_keys),  # noqa: F821
         km.km_figure(details.get("km"), details.get("km_note")),
+        km.km_pooled_figure(details.get("km_pooled"), details.get("km")),
     ]
 else:
     params = snakemake.params  # noqa: F821

@@ -123,7 +123,8 @@ def pooled_rows(entry: dict, primary: dict | None = None) -> list[Row]:
             "diamond", model_label(analysis), total if analysis is primary else "",
             analysis["estimate_prop"], analysis["ci_low_prop"], analysis["ci_high_prop"],
             right=interval_text(analysis["estimate_prop"], analysis["ci_low_prop"], analysis["ci_high_prop"]),
-            right2="100%" if analysis is primary else "", colour=colour, bold=analysis is primary,
+            # the weight column exists only when the model has study weights (not the GLMM)
+            right2="100%" if analysis is primary and _weighted(entry) else "", colour=colour, bold=analysis is primary,
         ))
     if primary.get("pi_low_prop") is not None and primary["k"] >= 2 and primary["method"] != "FE":
         rows.append(Row("prediction", "Prediction interval", "", None, primary["pi_low_prop"], primary["pi_high_prop"],

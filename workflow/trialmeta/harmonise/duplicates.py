@@ -138,4 +138,6 @@ def single_reports(endpoints: pd.DataFrame) -> SingleReports:
     kept_of = flags.map(lambda fs: next((f[len(DUPLICATE_FLAG):] for f in fs if f.startswith(DUPLICATE_FLAG)), None))
     marked = kept_of.notna()
     dropped = dict(sorted(zip(endpoints.loc[marked, "paper"], kept_of[marked])))
-    return SingleReports(endpoints[~marked].reset_index(drop=True), dropped, endpoints[marked].reset_index(drop=True))
+    # every row of a dropped report, also one added after the flags were set (a reconstructed landmark)
+    gone = endpoints["paper"].isin(dropped)
+    return SingleReports(endpoints[~gone].reset_index(drop=True), dropped, endpoints[gone].reset_index(drop=True))

@@ -326,6 +326,17 @@ def _km_html(details: dict, figures: dict) -> str:
     rows = [[_e(study), "yes" if c.get("approximate") else "no", _e("; ".join(c.get("assumptions", [])) or "none")]
             for study, c in km.items()]
     out.append(_rows_table(["Study", "Approximate", "Assumptions"], rows))
+    pooled = details.get("km_pooled") or {}
+    if pooled:
+        out.append("<h3>Pooled Kaplan-Meier of reconstructed patients</h3>")
+        rows = []
+        for endpoint, entry in pooled.items():
+            test = entry.get("logrank")
+            logrank = (f"χ² = {test['statistic']:.2f} (df = {test['df']}), p {_p(test['p'])}" if test
+                       else _e(entry.get("logrank_note")))
+            rows.append([_e(endpoint), _e(", ".join(entry["studies"])), str(entry["n"]), str(entry["events"]), logrank])
+        out.append(_rows_table(["Endpoint", "Studies", "Patients", "Events", "Log-rank across studies"], rows))
+        out.append(_img(figures.get("km_pooled"), "Pooled Kaplan-Meier of reconstructed patients"))
     return "\n".join(out)
 
 
