@@ -381,3 +381,20 @@ def test_a_long_note_is_wrapped_inside_the_figure():
     notes = [t for t in fig.axes[0].texts if "likelihood" in t.get_text() or "PLO-GLMM-z" in t.get_text()]
     assert len(notes) >= 3  # wrapped over several lines, not cut off
     assert all(t.get_window_extent().x1 <= right_edge for t in notes)
+
+
+def test_png_pixels_are_capped_whatever_the_study_count_and_small_figures_stay_at_300_dpi(tmp_path):
+    from PIL import Image
+
+    small = forest.forest_figure(contract_entry())
+    assert style.png_dpi(small) == 300
+    many = contract_entry()
+    many["studies"] = [{**s, "study": f"Study {i}"} for i in range(200) for s in many["studies"][:1]]
+    big = forest.forest_figure(many)
+    width, height = big.get_size_inches()
+    assert width * height * 300 ** 2 > 4 * style.PNG_PIXEL_BUDGET  # 300 dpi would be far over budget
+    png, svg = tmp_path / "big.png", tmp_path / "big.svg"
+    style.save_figure(big, str(png), str(svg))
+    with Image.open(png) as image:
+        assert image.width * image.height <= style.PNG_PIXEL_BUDGET
+        assert image.height > 3000  # still 130 dpi or so: every row readable

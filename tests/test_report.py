@@ -180,3 +180,21 @@ def test_a_figure_is_embedded_as_svg_at_its_printed_size(tmp_path):
     assert "width='480'" in tag  # 5 inches at CSS's 96 px per inch
     assert tag.startswith("<img alt='a 5-inch figure'") and "data:image/svg+xml;base64," in tag
     assert "Figure not available" in _img(tmp_path / "missing.svg", "gone")
+
+
+def test_figures_of_an_endpoint_above_the_embedding_limit_are_linked_not_embedded(figures):
+    from trialmeta.report.page import EMBED_MAX_STUDIES
+
+    large = details()
+    entry = large["endpoints"]["relapse"]
+    entry["studies"] = [{**entry["studies"][0], "study": f"S{i}"} for i in range(EMBED_MAX_STUDIES + 1)]
+    config = {**CONFIG, "pooling": {**POOLING, "subgroups": ["target"], "moderators": []}}
+    report_dir = figures["forest_relapse"].parent.parent
+    empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
+    studies = pd.DataFrame({"study": ["Alpha", "Beta"], "year": [2019, 2020]})
+    html = build_report(endpoint_table(), studies, pooled_table(), pd.DataFrame(columns=["paper", "check"]), empty,
+                        large, figures, config, report_dir=str(report_dir))
+    folder = figures["forest_relapse"].parent.name
+    assert f"src='{folder}/forest_relapse.svg'" in html and f"src='{folder}/forest_relapse_by_target.svg'" in html
+    # the small entries (landmarks, KM) stay embedded
+    assert html.count("data:image/svg+xml;base64,") == len(figures) - 2

@@ -1,5 +1,6 @@
 # Config validation and input functions shared by every stage.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -89,7 +90,18 @@ LANDMARK_KEYS = [
     for endpoint in config["survival"]["endpoints"]
     for months in config["survival"]["landmark_months"]
 ]
-SURVIVAL_FIGURES = [f"forest_{key}" for key in LANDMARK_KEYS] + ["km_curves", "km_pooled"]
+KM_FIGURES = ["km_curves", "km_pooled"]
+SURVIVAL_FIGURES = [f"forest_{key}" for key in LANDMARK_KEYS] + KM_FIGURES
+
+
+def pooled_part(name):
+    """Input function: one per-endpoint result file of the pool checkpoint (see rules/pool.smk)."""
+
+    def part(wildcards):
+        checkpoints.pool.get()
+        return results("pooled", "parts", name.format(**wildcards) + ".json")
+
+    return part
 
 
 def _figure(name, extension):

@@ -1,7 +1,13 @@
 # Stage 3: pooled estimates for every configured endpoint and analysis.
+# A checkpoint: besides results.json it writes one result file per endpoint,
+# landmark and the Kaplan-Meier curves (pooled/parts/), each only when its content
+# changed. Snakemake re-reads the figure jobs' inputs after the checkpoint, so a new
+# paper redraws the figures of the endpoints whose result it changed and no others.
+# (The parts are no declared outputs: Snakemake deletes outputs before a job runs,
+# which would reset every part's time.)
 
 
-rule pool:
+checkpoint pool:
     input:
         endpoints=results("tables", "endpoints.csv"),
         studies=results("tables", "studies.csv"),
@@ -15,6 +21,8 @@ rule pool:
         endpoints=config["endpoints"],
         pooling=config["pooling"],
         survival=config["survival"],
+        landmark_keys=LANDMARK_KEYS,
+        parts=results("pooled", "parts"),
     conda:
         CONDA_ENV
     log:

@@ -1,4 +1,4 @@
-"""Rules endpoint_figures and survival_figures: pooled results -> PNG (300 dpi) and SVG figures."""
+"""Rules endpoint_figures, landmark_figure and km_figures: one pooled result file -> PNG and SVG figures."""
 
 import sys
 from pathlib import Path
@@ -12,19 +12,17 @@ from trialmeta.core.io import read_json  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 out = snakemake.output  # noqa: F821
-details = read_json(snakemake.input.details)  # noqa: F821
-if snakemake.rule == "survival_figures":  # noqa: F821
-    landmarks = details.get("landmarks") or {}
-    # the order of SURVIVAL_FIGURES in rules/common.smk, which orders the SVGs
-    pngs = [*out.landmarks, out.km, out.km_pooled]
-    figures = [
-        *(forest.landmark_figure(landmarks.get(key), key) for key in snakemake.params.landmark_keys),  # noqa: F821
-        km.km_figure(details.get("km"), details.get("km_note")),
-        km.km_pooled_figure(details.get("km_pooled"), details.get("km")),
-    ]
+part = read_json(snakemake.input.part)  # noqa: F821
+if snakemake.rule == "landmark_figure":  # noqa: F821
+    pngs = [out.forest]
+    figures = [forest.landmark_figure(part, snakemake.wildcards.landmark)]  # noqa: F821
+elif snakemake.rule == "km_figures":  # noqa: F821
+    # the order of KM_FIGURES in rules/common.smk, which orders the SVGs
+    pngs = [out.km, out.km_pooled]
+    figures = [km.km_figure(part.get("km"), part.get("km_note")), km.km_pooled_figure(part.get("km_pooled"), part.get("km"))]
 else:
     params = snakemake.params  # noqa: F821
-    entry = details["endpoints"][snakemake.wildcards.endpoint]  # noqa: F821
+    entry = part
     # the order of endpoint_figure_names() in rules/figures.smk, which orders the SVGs
     pngs = [out.forest, *out.subgroups, out.leave_one_out, out.cumulative, out.funnel, *out.bubbles]
     figures = [
@@ -35,6 +33,6 @@ else:
         diagnostics.funnel_figure(entry, params.level),
         *(diagnostics.bubble_figure(entry, moderator) for moderator in params.moderators),
     ]
-for png, svg, figure in zip(pngs, out.svg, figures, strict=True):
+for png, svg, figure in zip(pngs, [out.svg] if isinstance(out.svg, str) else out.svg, figures, strict=True):
     style.save_figure(figure, png, svg)
     log.info("%s", Path(png).name)

@@ -28,6 +28,7 @@ html = build_report(
     tables["endpoints"], tables["studies"], tables["pooled"], tables["checks"], tables["failures"],
     read_json(inputs.details), figures, snakemake.params.config,  # noqa: F821
     audit=audit, changes=changes, run_date=datetime.date.today().isoformat(),
+    report_dir=str(Path(snakemake.output.html).parent),  # noqa: F821
 )
 atomic_write_text(snakemake.output.html, html)  # noqa: F821
 write_json(snakemake.output.changes, changes)  # noqa: F821

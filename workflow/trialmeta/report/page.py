@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import importlib.metadata
+import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -99,16 +101,56 @@ def _svg_width_px(path: Path) -> int:
     raise ValueError(f"{path}: the SVG root has no width in points")
 
 
-def _img(path: str | Path | None, alt: str) -> str:
+@dataclass(frozen=True)
+class Linked:
+    """A figure the report links to (its SVG beside the report) instead of embedding it."""
+
+    path: Path
+    href: str
+
+
+# Above this many studies an endpoint's figures are linked, not embedded: a forest of 200
+# studies is a few MB of SVG, and the report embedding all of them reached 60 MB.
+EMBED_MAX_STUDIES = 40
+
+
+def _img(path: str | Path | Linked | None, alt: str) -> str:
     """The figure's SVG, embedded: sharp at any zoom, and no rasterising in the report job.
 
-    (Down-sampling the 300 dpi PNGs took 175 s of the report job at 200 studies.)
+    (Down-sampling the 300 dpi PNGs took 175 s of the report job at 200 studies.) A `Linked`
+    figure is shown from its file, which must stay beside the report.
     """
+    if isinstance(path, Linked):
+        return (f"<p class='note'><a href='{html.escape(path.href)}'>Open the figure</a> (not embedded: more "
+                f"than {EMBED_MAX_STUDIES} studies).</p><img alt='{html.escape(alt)}' loading='lazy' "
+                f"width='{_svg_width_px(path.path)}' src='{html.escape(path.href)}'>")
     if path is None or not Path(path).exists():
         return f"<p class='note'>Figure not available: {html.escape(alt)}.</p>"
     path = Path(path)
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"<img alt='{html.escape(alt)}' width='{_svg_width_px(path)}' src='data:image/svg+xml;base64,{encoded}'>"
+
+
+def _entry_figures(name: str, entry: dict, config: dict) -> list[str]:
+    """The figure names of one results.json entry (as endpoint_figure_names in rules/common.smk)."""
+    if entry.get("kind") == "landmark":
+        return [f"forest_{name}"]
+    pooling = config["pooling"]
+    return [f"forest_{name}", *(f"forest_{name}_by_{c}" for c in pooling["subgroups"]), f"leave_one_out_{name}",
+            f"cumulative_{name}", f"funnel_{name}", *(f"bubble_{name}_{m}" for m in pooling["moderators"])]
+
+
+def _link_large(figures: dict, details: dict, config: dict, report_dir: str) -> dict:
+    """`figures` with those of entries of more than EMBED_MAX_STUDIES studies as Linked."""
+    out = dict(figures)
+    named = [*details.get("endpoints", {}).items(), *(details.get("landmarks") or {}).items()]
+    for name, entry in named:
+        if len(entry["studies"]) <= EMBED_MAX_STUDIES:
+            continue
+        for figure in _entry_figures(name, entry, config):
+            if figure in out and Path(out[figure]).exists():
+                out[figure] = Linked(Path(out[figure]), os.path.relpath(out[figure], report_dir))
+    return out
 
 
 def _endpoint_value_cell(row) -> str:
@@ -343,9 +385,15 @@ def _km_html(details: dict, figures: dict) -> str:
 def build_report(
     endpoints: pd.DataFrame, studies: pd.DataFrame, pooled: pd.DataFrame, checks: pd.DataFrame,
     failures: pd.DataFrame, details: dict, figures: dict[str, str], config: dict,
-    audit: pd.DataFrame | None = None, changes: dict | None = None, run_date: str = "",
+    audit: pd.DataFrame | None = None, changes: dict | None = None, run_date: str = "", report_dir: str | None = None,
 ) -> str:
-    """The report; `figures` maps a figure's name (file stem, e.g. forest_relapse) to its PNG."""
+    """The report; `figures` maps a figure's name (file stem, e.g. forest_relapse) to its SVG.
+
+    With `report_dir` (the folder report.html is written to), the figures of an endpoint of
+    more than EMBED_MAX_STUDIES studies are linked from there rather than embedded.
+    """
+    if report_dir is not None:
+        figures = _link_large(figures, details, config, report_dir)
     primary = config["pooling"]["analyses"][0]
     fmt = {c: _pct for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
     fmt.update({"tau2": _num, "i2": lambda v: _num(v, "{:.1f}%"), "q": _num, "q_p": _p})
