@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from trialmeta.harmonise.curation import CurationError, landmark_months, load_curation
+from trialmeta.harmonise.duplicates import single_reports
 from trialmeta.harmonise.endpoints_table import EndpointsTableError, load_endpoints_table, records_from_table
 from trialmeta.harmonise.table import ENDPOINT_COLUMNS, harmonise, poolable
 from test_harmonise import candidate, record
@@ -253,15 +254,19 @@ def test_a_copy_under_a_second_name_is_the_same_trial_and_pooled_once():
     tables = harmonise([trial("a_paper", ["NCT01"]), trial("b_copy", ["NCT01"])], None)
     flagged = tables["endpoints"][tables["endpoints"]["flags"].str.contains("duplicate_of:a_paper", na=False)]
     assert set(flagged["paper"]) == {"b_copy"}
-    rows, excluded = poolable(tables["endpoints"], "mrd_neg")
-    assert list(rows["paper"]) == ["a_paper"]
-    assert excluded == [{"study": "b_copy", "reason": "same trial as a_paper"}]
+    reports = single_reports(tables["endpoints"])
+    assert reports.dropped == {"b_copy": "a_paper"}
+    assert set(reports.endpoints["paper"]) == {"a_paper"}
+    rows, excluded = poolable(reports.endpoints, "mrd_neg")
+    assert list(rows["paper"]) == ["a_paper"] and excluded == []
+    assert reports.excluded(["mrd_neg"]) == [{"study": "b_copy", "paper": "b_copy", "reason": "same trial as a_paper"}]
+    assert reports.excluded(["os"]) == []  # b_copy gives no OS: nothing to exclude from an OS pool
     assert ("", "pooled", "yes", "no: same trial as a_paper", "duplicate") in audit_lines(tables)
 
 
 def test_same_cohort_without_registry_id_is_found_unless_centres_differ():
     same = harmonise([trial("a", []), trial("b", [])], None)
-    assert poolable(same["endpoints"], "mrd_neg")[0]["paper"].tolist() == ["a"]
+    assert poolable(single_reports(same["endpoints"]).endpoints, "mrd_neg")[0]["paper"].tolist() == ["a"]
     other_centre = harmonise([trial("a", [], centre="Tianjin"), trial("b", [], centre="Beijing")], None)
     assert poolable(other_centre["endpoints"], "mrd_neg")[0]["paper"].tolist() == ["a", "b"]
     other_counts = harmonise([trial("a", []), trial("b", [], counts=((9, 14), (11, 14), (3, 14)))], None)
@@ -270,10 +275,10 @@ def test_same_cohort_without_registry_id_is_found_unless_centres_differ():
 
 def test_duplicate_rule_keeps_the_latest_full_report_by_default():
     records = [trial("abstract", ["NCT01"], year=2023, report="abstract"), trial("full", ["NCT-01"], year=2022)]
-    kept = poolable(harmonise(records, None)["endpoints"], "mrd_neg")[0]
-    assert kept["paper"].tolist() == ["full"]
-    kept = poolable(harmonise(records, None, {"duplicate_rule": "latest"})["endpoints"], "mrd_neg")[0]
-    assert kept["paper"].tolist() == ["abstract"]
+    kept = single_reports(harmonise(records, None)["endpoints"]).endpoints
+    assert set(kept["paper"]) == {"full"}
+    kept = single_reports(harmonise(records, None, {"duplicate_rule": "latest"})["endpoints"]).endpoints
+    assert set(kept["paper"]) == {"abstract"}
 
 
 # ------------------------------------------------------------ endpoints_table

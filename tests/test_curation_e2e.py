@@ -67,8 +67,10 @@ def test_copy_of_a_paper_is_the_same_trial_and_pooled_once(shared_run):
     # mrd_neg is counted in all four trials; the copy would make it five
     overall = pooled[(pooled["endpoint"] == "mrd_neg") & (pooled["subgroup"] == "all")]
     assert set(overall["k"]) == {4}
-    details = json.loads((shared_run / "pooled/results.json").read_text())["endpoints"]["mrd_neg"]
-    assert "zz_copy_of_002" not in {s["paper"] for s in details["studies"]}
+    results = json.loads((shared_run / "pooled/results.json").read_text())
+    assert "zz_copy_of_002" not in {s["paper"] for s in results["endpoints"]["mrd_neg"]["studies"]}
+    # its per-patient table is the original's: one Kaplan-Meier curve per endpoint, not two
+    assert {c["paper"] for c in results["km"].values()} == {"002_f2f2049e00947f63"}
 
 
 def test_audit_lists_every_curated_decision_and_metadata_change(shared_run):

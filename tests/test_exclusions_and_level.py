@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
-from trialmeta.figures import plots  # noqa: E402
+from trialmeta.figures import forest as plots  # noqa: E402
 from trialmeta.harmonise.table import ENDPOINT_COLUMNS, poolable  # noqa: E402
 from test_figures import contract_entry  # noqa: E402
 import test_report  # noqa: E402
@@ -47,7 +47,7 @@ def test_every_interval_header_follows_the_level():
     entry = contract_entry()
     assert "Proportion, % [95% CI]" in all_texts(plots.forest_figure(entry))
     at_90 = plots.with_level({"endpoints": {"relapse": entry}, "pooling": {"level": 0.9}})["endpoints"]["relapse"]
-    for figure in (plots.forest_figure(at_90), plots.leave_one_out_figure(at_90), plots.cumulative_figure(at_90),
+    for figure in (plots.forest_figure(at_90), plots.influence_figure(at_90, "leave_one_out"), plots.influence_figure(at_90, "cumulative"),
                    plots.subgroup_forest_figure(at_90, "target")):
         text = all_texts(figure)
         assert "90% CI" in text and "95% CI" not in text

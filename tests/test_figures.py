@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.patches import Polygon
 
-from trialmeta.figures import plots
+from trialmeta.figures import diagnostics, forest, km as km_figures, style
 
 STUDIES = [
     # study, year, events, total, weight (%), target
@@ -151,7 +151,7 @@ def squares(ax) -> list:
 
 
 def test_forest_rows_labels_counts_and_two_diamonds_when_common_effect_is_configured():
-    fig = plots.forest_figure(contract_entry())
+    fig = forest.forest_figure(contract_entry())
     left, plot, right = fig.axes
     labels = texts(left)
     assert "Alpha (2019)" in labels and "Epsilon" in labels and "0/9" in labels
@@ -168,7 +168,7 @@ def test_forest_rows_labels_counts_and_two_diamonds_when_common_effect_is_config
 
 
 def test_squares_are_sized_by_weight():
-    fig = plots.forest_figure(contract_entry())
+    fig = forest.forest_figure(contract_entry())
     sizes = {round(line.get_xdata()[0], 4): line.get_markersize() for line in squares(fig.axes[1])}
     # Alpha (24%) is the heaviest, Delta (12%) the lightest: marker side ~ sqrt(weight)
     assert sizes[0.75] == pytest.approx(11.0)
@@ -178,22 +178,22 @@ def test_squares_are_sized_by_weight():
 def test_forest_without_a_common_effect_analysis_has_one_diamond():
     entry = contract_entry()
     entry["analyses"] = [entry["analyses"][0], entry["analyses"][2]]
-    assert len(diamonds(plots.forest_figure(entry).axes[1])) == 1
+    assert len(diamonds(forest.forest_figure(entry).axes[1])) == 1
 
 
 @pytest.mark.parametrize("k", [2, 200])
 def test_forest_grows_with_k_and_keeps_a_row_height(k):
     entry = contract_entry()
     entry["studies"] = [dict(entry["studies"][i % 5], study=f"Study {i}") for i in range(k)]
-    fig = plots.forest_figure(entry)
+    fig = forest.forest_figure(entry)
     assert len(squares(fig.axes[1])) == k
     # every row gets the same physical height, whatever k
-    rows = len(plots.forest_rows(entry))
-    assert fig.get_figheight() == pytest.approx(plots.FIXED_HEIGHT_IN + plots.ROW_HEIGHT_IN * (rows + 1))
+    rows = len(forest.forest_rows(entry))
+    assert fig.get_figheight() == pytest.approx(style.FIXED_HEIGHT_IN + style.ROW_HEIGHT_IN * (rows + 1))
 
 
 def test_subgroup_forest_has_a_block_and_a_diamond_per_group_and_the_between_test():
-    fig = plots.subgroup_forest_figure(contract_entry(), "target")
+    fig = forest.subgroup_forest_figure(contract_entry(), "target")
     left, plot, _ = fig.axes
     labels = texts(left)
     assert "target = CD19" in labels and "target = CD19/CD22" in labels
@@ -208,20 +208,21 @@ def test_subgroup_forest_has_a_block_and_a_diamond_per_group_and_the_between_tes
 
 
 def test_leave_one_out_and_cumulative_have_a_row_per_step_and_the_full_estimate():
-    loo = plots.leave_one_out_figure(contract_entry())
+    loo = forest.influence_figure(contract_entry(), "leave_one_out")
     labels = texts(loo.axes[0])
     assert [t for t in labels if t.startswith("Omitting ")] == [f"Omitting {s[0]}" for s in STUDIES]
     assert len(diamonds(loo.axes[1])) == 1
     assert "44%" in texts(loo.axes[2])  # I² of the fifth omission
-    cumulative = plots.cumulative_figure(contract_entry())
+    cumulative = forest.influence_figure(contract_entry(), "cumulative")
     labels = texts(cumulative.axes[0])
     assert [t for t in labels if t.startswith("+ ")][:2] == ["+ Alpha (2019)", "+ Beta (2020)"]
     assert "NA" in texts(cumulative.axes[2])  # I² of one study is not estimable
 
 
 @pytest.mark.parametrize("draw", [
-    plots.leave_one_out_figure, plots.cumulative_figure, plots.funnel_figure,
-    lambda e: plots.subgroup_forest_figure(e, "target"), lambda e: plots.bubble_figure(e, "year"),
+    lambda e: forest.influence_figure(e, "leave_one_out"), lambda e: forest.influence_figure(e, "cumulative"),
+    diagnostics.funnel_figure,
+    lambda e: forest.subgroup_forest_figure(e, "target"), lambda e: diagnostics.bubble_figure(e, "year"),
 ])
 def test_impossible_analyses_draw_a_panel_naming_the_reason(draw):
     fig = draw(not_estimable_entry())
@@ -232,14 +233,14 @@ def test_impossible_analyses_draw_a_panel_naming_the_reason(draw):
 def test_keys_absent_from_results_are_named_not_crashed_on():
     entry = contract_entry()
     del entry["funnel"]
-    fig = plots.funnel_figure(entry)
+    fig = diagnostics.funnel_figure(entry)
     assert any("'funnel' is not in results.json" in t for t in texts(fig.axes[0]))
-    fig = plots.subgroup_forest_figure(contract_entry(), "age_group")
+    fig = forest.subgroup_forest_figure(contract_entry(), "age_group")
     assert any("no analysis by 'age_group' in results.json" in t for t in texts(fig.axes[0]))
 
 
 def test_funnel_shows_studies_filled_points_and_eggers_line():
-    fig = plots.funnel_figure(contract_entry())
+    fig = diagnostics.funnel_figure(contract_entry())
     ax = fig.axes[0]
     studies, filled = ax.collections[1], ax.collections[2]
     assert len(studies.get_offsets()) == 5 and len(filled.get_offsets()) == 2
@@ -252,7 +253,7 @@ def test_funnel_shows_studies_filled_points_and_eggers_line():
 
 
 def test_bubble_plot_has_a_bubble_per_study_with_a_year_and_the_fitted_line():
-    fig = plots.bubble_figure(contract_entry(), "year")
+    fig = diagnostics.bubble_figure(contract_entry(), "year")
     ax = fig.axes[0]
     assert len(ax.collections[0].get_offsets()) == 4  # Epsilon has no year
     line = ax.lines[0]
@@ -263,7 +264,7 @@ def test_bubble_plot_has_a_bubble_per_study_with_a_year_and_the_fitted_line():
 
 
 def test_landmark_figure_shows_one_entry_with_its_exclusions():
-    fig = plots.landmark_figure(landmarks()["rfs_12m"], "rfs_12m")
+    fig = forest.landmark_figure(landmarks()["rfs_12m"], "rfs_12m")
     left, plot, right = fig.axes
     labels = texts(left)
     assert labels[0] == "Relapse-free survival at 12 months" and "At 12 months" in texts(plot)
@@ -276,45 +277,89 @@ def test_landmark_figure_shows_one_entry_with_its_exclusions():
 
 
 def test_landmark_without_studies_says_why():
-    fig = plots.landmark_figure(landmarks()["os_24m"], "os_24m")
+    fig = forest.landmark_figure(landmarks()["os_24m"], "os_24m")
     assert any(t.startswith("Not estimable: no study reports") for t in texts(fig.axes[0]))
 
 
 def test_km_curves_with_numbers_at_risk_and_approximation_marked():
-    fig = plots.km_figure(km())
+    fig = km_figures.km_figure(km())
     curve, table = fig.axes
     assert [t.get_text() for t in curve.get_legend().get_texts()] == ["Alpha (approximate)", "Beta"]
-    assert texts(table) == ["12", "9", "7", "6", "3", "20", "18", "15", "10"]
+    # each study's name heads its row of numbers at risk
+    assert texts(table) == ["Alpha", "12", "9", "7", "6", "3", "Beta", "20", "18", "15", "10"]
     assert any("censored at median follow-up" in t.get_text() for t in fig.texts)
-    empty = plots.km_figure({})
+    empty = km_figures.km_figure({})
     assert "Not estimable: no study gives patient-level survival data" in texts(empty.axes[0])
+
+
+def _curve_width_in(fig) -> float:
+    return fig.axes[0].get_position().width * fig.get_figwidth()
+
+
+def test_km_curve_keeps_its_width_whatever_the_study_names_length():
+    short = _curve_width_in(km_figures.km_figure(km()))
+    long_names = {f"{name}: a study label of sixty characters or so, with its registry id": c for name, c in km().items()}
+    assert _curve_width_in(km_figures.km_figure(long_names)) == pytest.approx(short)
+    assert short >= 6.0  # inches: the curve, not the labels, takes the figure's width
+
+
+def reconstructed_curve() -> dict:
+    return {**km()["Beta"], "source": "reconstructed", "endpoint": "os", "paper": "beta", "study": "Beta",
+            "assumptions": ["reconstructed from the digitised curve beta.csv (Guyot 2012)"], "approximate": True,
+            "digitised": {"time_months": [0, 2.9, 3.1, 7.9, 8.2, 19.8], "survival": [1, 1, 0.95, 0.95, 0.85, 0.8]}}
+
+
+def test_reconstructed_curve_is_drawn_over_its_digitised_points():
+    fig = km_figures.km_figure({"Beta (os, reconstructed)": reconstructed_curve()})
+    curve = fig.axes[0]
+    legend = [t.get_text() for t in curve.get_legend().get_texts()]
+    assert legend == ["Beta (os, reconstructed)", "Beta (os, reconstructed): digitised points"]
+    points = [line for line in curve.get_lines() if line.get_marker() == "o"]
+    assert len(points) == 1 and list(points[0].get_ydata()) == [1, 1, 0.95, 0.95, 0.85, 0.8]
+
+
+def test_pooled_km_shows_the_pooled_curve_its_strata_and_the_log_rank_test():
+    pooled = {"os": {"endpoint": "os", "studies": ["Alpha", "Beta"], "n": 32, "events": 9, **km()["Alpha"],
+                     "logrank": {"statistic": 3.21, "df": 1, "p": 0.073}, "logrank_note": None}}
+    strata = {"Alpha (os, reconstructed)": {**km()["Alpha"], "source": "reconstructed", "endpoint": "os"},
+              "Beta (os, reconstructed)": reconstructed_curve(),
+              "Gamma (efs, reconstructed)": {**km()["Beta"], "source": "reconstructed", "endpoint": "efs"}}
+    fig = km_figures.km_pooled_figure(pooled, strata)
+    (ax,) = fig.axes
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Alpha (os, reconstructed)", "Beta (os, reconstructed)",
+                      "Pooled: 32 patients, 9 events, 2 studies", "Pooled 95% CI"]
+    assert "Log-rank test across studies: χ² = 3.21 (df = 1), p = 0.073" in texts(ax)
+    empty = km_figures.km_pooled_figure({}, strata)
+    assert any(t.startswith("Not estimable: no digitised curve") for t in texts(empty.axes[0]))
 
 
 def test_svg_and_png_are_byte_identical_across_saves(tmp_path):
     outputs = []
     for run in ("a", "b"):
         png, svg = tmp_path / f"{run}.png", tmp_path / f"{run}.svg"
-        plots.save_figure(plots.forest_figure(contract_entry()), str(png), str(svg))
+        style.save_figure(forest.forest_figure(contract_entry()), str(png), str(svg))
         outputs.append((png.read_bytes(), svg.read_bytes()))
     assert outputs[0] == outputs[1]
 
 
 def test_glmm_primary_sizes_squares_by_patients_and_subgroups_use_the_named_model():
     entry = glmm_entry()
-    fig = plots.forest_figure(entry)
+    fig = forest.forest_figure(entry)
     left, plot, right = fig.axes
     labels = texts(left)
     assert "Random effects (binomial-normal GLMM, z)" in labels
     assert "Squares sized by number of patients: the primary model has no study weights" in labels
     assert "Weight" not in texts(right) and "24.0%" not in texts(right)
+    assert "100%" not in texts(right)  # no weight column: no lone total under a missing header
     sizes = {round(line.get_xdata()[0], 4): line.get_markersize() for line in squares(plot)}
     # Epsilon has the most patients (30): full size; Delta (9): sqrt(9/30) of it
     assert sizes[round(11 / 30, 4)] == pytest.approx(11.0)
     assert sizes[0.0] == pytest.approx(11.0 * (9 / 30) ** 0.5)
-    sub = texts(plots.subgroup_forest_figure(entry, "target").axes[0])
+    sub = texts(forest.subgroup_forest_figure(entry, "target").axes[0])
     # the overall diamond beside the subgroups is the REML model the subgroups were pooled with
     assert "Random effects (REML, PLO, Knapp-Hartung)" in sub and "Random effects (binomial-normal GLMM, z)" not in sub
-    reason = texts(plots.subgroup_forest_figure(entry, "population").axes[0])
+    reason = texts(forest.subgroup_forest_figure(entry, "population").axes[0])
     assert "Not estimable: needs at least 2 subgroups with a known population; found 1" in reason
 
 
@@ -322,7 +367,7 @@ def test_primary_not_fitted_draws_studies_and_says_why():
     entry = contract_entry()
     entry["analyses"] = [{**entry["analyses"][0], "estimate_prop": None, "ci_low_prop": None, "ci_high_prop": None}]
     entry["primary_note"] = "PLO-GLMM-z could not be fitted (all studies at 0%); no fallback configured"
-    fig = plots.forest_figure(entry)
+    fig = forest.forest_figure(entry)
     assert len(squares(fig.axes[1])) == 5 and diamonds(fig.axes[1]) == []
     assert any(t.endswith("no fallback configured") for t in texts(fig.axes[0]))
 
@@ -330,9 +375,26 @@ def test_primary_not_fitted_draws_studies_and_says_why():
 def test_a_long_note_is_wrapped_inside_the_figure():
     entry = contract_entry()
     entry["primary_note"] = "PLO-GLMM-z could not be fitted (all studies have 100% events: " + "the likelihood has no maximum; " * 8
-    fig = plots.forest_figure(entry)
+    fig = forest.forest_figure(entry)
     fig.canvas.draw()
     right_edge = fig.bbox.x1
     notes = [t for t in fig.axes[0].texts if "likelihood" in t.get_text() or "PLO-GLMM-z" in t.get_text()]
     assert len(notes) >= 3  # wrapped over several lines, not cut off
     assert all(t.get_window_extent().x1 <= right_edge for t in notes)
+
+
+def test_png_pixels_are_capped_whatever_the_study_count_and_small_figures_stay_at_300_dpi(tmp_path):
+    from PIL import Image
+
+    small = forest.forest_figure(contract_entry())
+    assert style.png_dpi(small) == 300
+    many = contract_entry()
+    many["studies"] = [{**s, "study": f"Study {i}"} for i in range(200) for s in many["studies"][:1]]
+    big = forest.forest_figure(many)
+    width, height = big.get_size_inches()
+    assert width * height * 300 ** 2 > 4 * style.PNG_PIXEL_BUDGET  # 300 dpi would be far over budget
+    png, svg = tmp_path / "big.png", tmp_path / "big.svg"
+    style.save_figure(big, str(png), str(svg))
+    with Image.open(png) as image:
+        assert image.width * image.height <= style.PNG_PIXEL_BUDGET
+        assert image.height > 3000  # still 130 dpi or so: every row readable

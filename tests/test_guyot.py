@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trialmeta.pool.guyot import CURVE_COLUMNS, CurveError, DigitisedCurve, read_curves, reconstruct
+from trialmeta.harmonise.guyot import CURVE_COLUMNS, CurveError, DigitisedCurve, read_curves, reconstruct
 from trialmeta.harmonise.patients import kaplan_meier
 
 DEMO = Path(__file__).parents[1] / "resources" / "curves" / "simulated_demo.csv"

@@ -189,7 +189,17 @@ def test_a_study_without_times_or_median_follow_up_is_a_check_not_a_crash():
     studies = pd.DataFrame({"study": ["P"], "paper": ["p"], "followup_median_months": [None]})
     endpoints = pd.DataFrame({"paper": ["p"], "study": ["P"], "endpoint": ["efs"], "landmark_months": [12.0],
                               "estimate": [0.6], "ci_low": [None], "ci_high": [None], "se": [None]})
-    rows, checks = patient_level(records, None, endpoints, studies)
+    rows, checks, _ = patient_level(records, None, endpoints, studies)
     assert rows.empty
     assert [c["check"] for c in checks] == ["km_not_built"]
     assert "no median follow-up" in checks[0]["detail"] and "patient_times" in checks[0]["detail"]
+
+
+def test_greenwood_se_by_hand():
+    # 10 patients; deaths at 1, 2, 3 (one censored at 2 after the death), censored at 4:
+    # S(1) = 9/10, Var = S^2 * 1/(10*9); S(3) = 0.9 * 8/9 * 6/7 (7 at risk at 3 after one censored at 2)
+    curve = kaplan_meier([1, 2, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 0, 1, 0, 1, 1, 0, 1, 0])
+    assert curve.se_at(1.5) == pytest.approx(0.9 * math.sqrt(1 / (10 * 9)))
+    s3 = 0.9 * (8 / 9) * (6 / 7)
+    assert curve.at(3.0)[0] == pytest.approx(s3)
+    assert curve.se_at(3.0) == pytest.approx(s3 * math.sqrt(1 / 90 + 1 / (9 * 8) + 1 / (7 * 6)))

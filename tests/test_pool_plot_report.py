@@ -5,9 +5,10 @@ import pytest
 from scipy import stats
 from matplotlib.patches import Polygon
 
-from trialmeta.figures.plots import forest_figure
+from trialmeta.figures.forest import forest_figure
 from trialmeta.pool.pooling import exact_ci, pool_all
-from trialmeta.report.page import build_report, methods_text
+from trialmeta.report.methods import methods_text
+from trialmeta.report.page import build_report
 
 POOLING = {
     "level": 0.95,

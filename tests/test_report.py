@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from test_figures import contract_entry, glmm_entry, km, landmarks
 
-from trialmeta.figures import plots
+from trialmeta.figures import forest, km as km_figures, style
 from trialmeta.report import history
-from trialmeta.report.page import build_report, methods
+from trialmeta.report.methods import methods
+from trialmeta.report.page import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLING = {
@@ -52,14 +53,14 @@ def details() -> dict:
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory):
     folder = tmp_path_factory.mktemp("figures")
-    drawn = {"forest_relapse": plots.forest_figure(glmm_entry()),
-             "forest_relapse_by_target": plots.subgroup_forest_figure(glmm_entry(), "target"),
-             **{f"forest_{key}": plots.landmark_figure(entry, key) for key, entry in landmarks().items()},
-             "km_curves": plots.km_figure(km())}
+    drawn = {"forest_relapse": forest.forest_figure(glmm_entry()),
+             "forest_relapse_by_target": forest.subgroup_forest_figure(glmm_entry(), "target"),
+             **{f"forest_{key}": forest.landmark_figure(entry, key) for key, entry in landmarks().items()},
+             "km_curves": km_figures.km_figure(km())}
     paths = {}
     for name, figure in drawn.items():
         paths[name] = folder / f"{name}.svg"
-        plots.save_figure(figure, str(folder / f"{name}.png"), str(paths[name]))
+        style.save_figure(figure, str(folder / f"{name}.png"), str(paths[name]))
     return paths
 
 
@@ -174,8 +175,26 @@ def test_a_figure_is_embedded_as_svg_at_its_printed_size(tmp_path):
     from trialmeta.report.page import _img
 
     figure = plt.figure(figsize=(5, 2))
-    plots.save_figure(figure, str(tmp_path / "f.png"), str(tmp_path / "f.svg"))
+    style.save_figure(figure, str(tmp_path / "f.png"), str(tmp_path / "f.svg"))
     tag = _img(tmp_path / "f.svg", "a 5-inch figure")
     assert "width='480'" in tag  # 5 inches at CSS's 96 px per inch
     assert tag.startswith("<img alt='a 5-inch figure'") and "data:image/svg+xml;base64," in tag
     assert "Figure not available" in _img(tmp_path / "missing.svg", "gone")
+
+
+def test_figures_of_an_endpoint_above_the_embedding_limit_are_linked_not_embedded(figures):
+    from trialmeta.report.page import EMBED_MAX_STUDIES
+
+    large = details()
+    entry = large["endpoints"]["relapse"]
+    entry["studies"] = [{**entry["studies"][0], "study": f"S{i}"} for i in range(EMBED_MAX_STUDIES + 1)]
+    config = {**CONFIG, "pooling": {**POOLING, "subgroups": ["target"], "moderators": []}}
+    report_dir = figures["forest_relapse"].parent.parent
+    empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
+    studies = pd.DataFrame({"study": ["Alpha", "Beta"], "year": [2019, 2020]})
+    html = build_report(endpoint_table(), studies, pooled_table(), pd.DataFrame(columns=["paper", "check"]), empty,
+                        large, figures, config, report_dir=str(report_dir))
+    folder = figures["forest_relapse"].parent.name
+    assert f"src='{folder}/forest_relapse.svg'" in html and f"src='{folder}/forest_relapse_by_target.svg'" in html
+    # the small entries (landmarks, KM) stay embedded
+    assert html.count("data:image/svg+xml;base64,") == len(figures) - 2

@@ -145,7 +145,7 @@ def test_every_job_ran_as_a_slurm_job_with_its_profile_resources(runs):
     assert sorted(jobs) == sorted(ids), "a submitted job is missing from squeue's history"
     assert {job["state"] for job in jobs.values()} == {"COMPLETED"}
     comments = " ".join(job["comment"] for job in jobs.values())
-    for rule in ("extract", "harmonise", "pool", "endpoint_figures", "survival_figures", "report_html"):
+    for rule in ("extract", "harmonise", "pool", "endpoint_figures", "landmark_figure", "km_figures", "report_html"):
         assert rule in comments, f"no SLURM job ran rule {rule}: {comments}"
     # the profile's set-resources reach sbatch: pool asks for 2000 MB and 30 minutes
     pool = next(job for job in jobs.values() if job["comment"] == "rule_pool")

@@ -51,7 +51,17 @@ TARGETS = {
     "dry_run_seconds": 10.0,
     "add_one_share": 0.05,
     "pooling_seconds": 5.0,
+    "figures_share": 0.25,  # of the full run's job-seconds
+    "report_mb": 10.0,
 }
+# A paper that reports one endpoint (CRS, any grade) and nothing else: adding it must redraw
+# only that endpoint's figures. Written in the project's own words.
+ONE_ENDPOINT_PAPER = (
+    "A single-centre phase 1 study of CD19-directed CAR T cells in adults with relapsed B-cell acute "
+    "lymphoblastic leukaemia.\n\nMethods: Twenty-two patients received one infusion of CAR T cells.\n\n"
+    "Results: Cytokine release syndrome of any grade was seen in 13 of 22 patients (59%).\n"
+)
+FIGURE_RULES = ("figures",)  # the folder of logs/benchmarks holding every figure job
 FULL = {"n_full": 200, "n_dry": 1000, "k": 200, "k_reml": 10_000, "extraction_pdfs": 60}
 QUICK = {"n_full": 5, "n_dry": 20, "k": 20, "k_reml": 1000, "extraction_pdfs": 3}
 
@@ -135,7 +145,8 @@ def accuracy(results: Path, papers: Path, gold_path: Path) -> tuple[pd.DataFrame
     gold = {paper: facts for paper, facts in load_gold(gold_path).items() if paper in formats}
     scores = evaluate(endpoints, gold)
     by_format = {}
-    for fmt in sorted(set(formats.values())):
+    # papers without gold (the benchmark's one-endpoint paper) are not scored
+    for fmt in sorted({formats[paper] for paper in gold}):
         subset = {paper: facts for paper, facts in gold.items() if formats[paper] == fmt}
         by_format[fmt] = float(evaluate(endpoints, subset).set_index("endpoint").loc["all", "f1"])
     return scores, by_format, evaluate_metadata(studies, gold)
@@ -229,6 +240,18 @@ def main(argv: list[str] | None = None) -> int:
         figures["add_one_seconds"] = full.run()
         figures["add_one_job_seconds"] = job_seconds(full.results, since=started)
         figures["add_one_share"] = figures["add_one_seconds"] / figures["full_run_seconds"]
+        say("adding a paper that reports one endpoint ...")
+        (full_papers / "zz_one_endpoint.txt").write_text(ONE_ENDPOINT_PAPER, encoding="utf-8")
+        started = time.time()
+        figures["one_endpoint_seconds"] = full.run()
+        figures["one_endpoint_job_seconds"] = job_seconds(full.results, since=started)
+        figures["one_endpoint_figure_jobs"] = sorted(
+            path.stem for path in (full.results / "logs/benchmarks/figures").glob("*.tsv") if path.stat().st_mtime >= started)
+        figures["one_endpoint_share"] = figures["one_endpoint_seconds"] / figures["full_run_seconds"]
+        total = sum(seconds for _, seconds in figures["full_run_job_seconds"].values())
+        drawn = sum(figures["full_run_job_seconds"].get(rule, [0, 0.0])[1] for rule in FIGURE_RULES)
+        figures["figures_share"] = drawn / total if total else 0.0
+        figures["report_mb"] = (full.results / "report.html").stat().st_size / 1e6
         figures["peak_rss_snakemake_mb"] = peak_memory_mb(resource.RUSAGE_CHILDREN)
 
         scores, by_format, metadata = accuracy(full.results, full_papers, generated / "gold.yaml")
@@ -267,6 +290,15 @@ def print_table(f: dict, scores: pd.DataFrame) -> None:
          f"{f['add_one_share']:.1%} of full ({f['add_one_seconds']:.1f} s)",
          f"<= {TARGETS['add_one_share']:.0%}", verdict(f["add_one_share"], TARGETS["add_one_share"])),
         ("  job-seconds by rule", _by_rule(f["add_one_job_seconds"]), "", ""),
+        ("Rerun after adding a paper reporting one endpoint (CRS)",
+         f"{f['one_endpoint_share']:.1%} of full ({f['one_endpoint_seconds']:.1f} s)", "", ""),
+        ("  figure jobs rerun", ", ".join(f["one_endpoint_figure_jobs"]) or "none", "crs_any only",
+         "met" if f["one_endpoint_figure_jobs"] == ["crs_any"] else "NOT met"),
+        ("  job-seconds by rule", _by_rule(f["one_endpoint_job_seconds"]), "", ""),
+        ("Figures' share of the full run's job-seconds", f"{f['figures_share']:.1%}",
+         f"<= {TARGETS['figures_share']:.0%}", verdict(f["figures_share"], TARGETS["figures_share"])),
+        (f"report.html, {s['n_full'] + 2} papers", f"{f['report_mb']:.1f} MB",
+         f"<= {TARGETS['report_mb']:.0f} MB", verdict(f["report_mb"], TARGETS["report_mb"])),
         (f"All analyses, k = {s['k']} ({p['n_fits']} fits, GLMM, sensitivity)", f"{p['all']:.2f} s",
          f"<= {TARGETS['pooling_seconds']:.0f} s", verdict(p["all"], TARGETS["pooling_seconds"])),
         (f"  fits {p['fits']:.2f} s, GLMM {p['glmm']:.2f} s, sensitivity {p['sensitivity']:.2f} s", "", "", ""),

@@ -1,6 +1,8 @@
 # Config validation and input functions shared by every stage.
 import os
+import re
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
@@ -37,6 +39,13 @@ if ENDPOINTS_TABLE:
     PAPERS = {}
 else:
     PAPERS = find_papers(config["papers_dir"])
+# one reconstruction job per digitised curve file (the folder's README is no curve)
+CURVES_DIR = config["curves_dir"] or ""
+CURVE_FILES = (
+    {path.stem: str(path) for path in sorted(Path(CURVES_DIR).glob("*.csv"))}
+    if CURVES_DIR and Path(CURVES_DIR).is_dir()
+    else {}
+)
 
 
 def run_summary(stopped):
@@ -61,6 +70,7 @@ onerror:
 
 wildcard_constraints:
     paper="[^/]+",
+    curve="[^/]+",
     endpoint="[a-z0-9_]+",
 
 
@@ -85,6 +95,14 @@ def curation_files(wildcards=None):
     return [path for path in candidates if os.path.exists(path)]
 
 
+def curve_file(wildcards):
+    return CURVE_FILES[wildcards.curve]
+
+
+def reconstructed_files(wildcards=None):
+    return [results("reconstructed", f"{curve}.json") for curve in CURVE_FILES]
+
+
 def harmonise_sources(wildcards=None):
     """The endpoints_table sheet if one is set (no extraction job runs), else every paper's extraction."""
     return [ENDPOINTS_TABLE] if ENDPOINTS_TABLE else extracted_files()
@@ -101,7 +119,18 @@ LANDMARK_KEYS = [
     for endpoint in config["survival"]["endpoints"]
     for months in config["survival"]["landmark_months"]
 ]
-SURVIVAL_FIGURES = [f"forest_{key}" for key in LANDMARK_KEYS] + ["km_curves"]
+KM_FIGURES = ["km_curves", "km_pooled"]
+SURVIVAL_FIGURES = [f"forest_{key}" for key in LANDMARK_KEYS] + KM_FIGURES
+
+
+def pooled_part(name):
+    """Input function: one per-endpoint result file of the pool checkpoint (see rules/pool.smk)."""
+
+    def part(wildcards):
+        checkpoints.pool.get()
+        return results("pooled", "parts", name.format(**wildcards) + ".json")
+
+    return part
 
 
 def _figure(name, extension):
@@ -133,6 +162,7 @@ def final_outputs():
         results("tables", "audit.csv"),
         results("tables", "coverage.csv"),
         results("tables", "pooled.csv"),
+        results("tables", "km_pooled.csv"),
         *figure_files("png"),
         *figure_files("svg"),
         results("report.html"),

@@ -1,11 +1,13 @@
 # Stage 4: figures drawn from the pooled results (never refitted here).
-# Every file name is fixed by the configuration, so the DAG is known before the
-# pool stage runs; an analysis that turns out impossible is drawn as a
-# "not estimable: <reason>" panel rather than left out.
+# Every file name is fixed by the configuration; an analysis that turns out
+# impossible is drawn as a "not estimable: <reason>" panel rather than left out.
+# One job per endpoint, per landmark and for the Kaplan-Meier curves, each reading
+# only its own result file (pooled/parts/), so that a job reruns only when its
+# endpoint's result changed.
 
 rule endpoint_figures:
     input:
-        details=results("pooled", "results.json"),
+        part=pooled_part("endpoint_{endpoint}"),
     output:
         forest=report(_figure("forest_{endpoint}", "png"), caption="../report/forest.rst",
                       category="Forest plots", subcategory="{endpoint}"),
@@ -39,24 +41,42 @@ rule endpoint_figures:
         "../scripts/figures.py"
 
 
-rule survival_figures:
+rule landmark_figure:
     input:
-        details=results("pooled", "results.json"),
+        part=pooled_part("landmark_{landmark}"),
     output:
-        landmarks=report([_figure(f"forest_{key}", "png") for key in LANDMARK_KEYS],
-                         caption="../report/forest_landmarks.rst", category="Survival"),
-        km=report(_figure("km_curves", "png"), caption="../report/km_curves.rst", category="Survival"),
-        svg=[_figure(name, "svg") for name in SURVIVAL_FIGURES],
-    params:
-        landmark_keys=LANDMARK_KEYS,
+        forest=report(_figure("forest_{landmark}", "png"), caption="../report/forest_landmarks.rst", category="Survival"),
+        svg=_figure("forest_{landmark}", "svg"),
+    wildcard_constraints:
+        landmark="|".join(re.escape(key) for key in LANDMARK_KEYS) or "^$",
     conda:
         CONDA_ENV
     log:
-        results("logs", "figures", "survival.log"),
+        results("logs", "figures", "landmark_{landmark}.log"),
     benchmark:
-        results("logs", "benchmarks", "figures", "survival.tsv"),
+        results("logs", "benchmarks", "figures", "landmark_{landmark}.tsv"),
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figures.py"
+
+
+rule km_figures:
+    input:
+        part=pooled_part("km"),
+    output:
+        km=report(_figure("km_curves", "png"), caption="../report/km_curves.rst", category="Survival"),
+        km_pooled=report(_figure("km_pooled", "png"), caption="../report/km_pooled.rst", category="Survival"),
+        svg=[_figure(name, "svg") for name in KM_FIGURES],
+    conda:
+        CONDA_ENV
+    log:
+        results("logs", "figures", "km.log"),
+    benchmark:
+        results("logs", "benchmarks", "figures", "km.tsv"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures.py"

@@ -12,7 +12,7 @@ import _log  # noqa: E402
 
 from trialmeta.report import history  # noqa: E402
 from trialmeta.core.io import atomic_write_text, read_json, write_csv, write_json  # noqa: E402
-from trialmeta.figures.plots import with_level  # noqa: E402
+from trialmeta.figures.forest import with_level  # noqa: E402
 from trialmeta.report.page import build_report  # noqa: E402
 from trialmeta.report.summary import flow_table, summarise  # noqa: E402
 
@@ -31,6 +31,7 @@ html = build_report(
     tables["endpoints"], tables["studies"], tables["pooled"], tables["checks"], tables["failures"],
     details, figures, snakemake.params.config,  # noqa: F821
     audit=audit, changes=changes, run_date=datetime.date.today().isoformat(),
+    report_dir=str(Path(snakemake.output.html).parent),  # noqa: F821
 )
 atomic_write_text(snakemake.output.html, html)  # noqa: F821
 write_json(snakemake.output.changes, changes)  # noqa: F821

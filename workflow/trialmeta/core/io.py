@@ -49,9 +49,26 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _json_text(data: Any) -> str:
+    return json.dumps(_json_safe(data), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write_json(path: str | Path, data: Any) -> None:
-    text = json.dumps(_json_safe(data), indent=1, sort_keys=True, ensure_ascii=False)
-    atomic_write_text(path, text + "\n")
+    atomic_write_text(path, _json_text(data))
+
+
+def write_json_if_changed(path: str | Path, data: Any) -> bool:
+    """write_json, but a file that already holds exactly this content is left alone (its mtime too).
+
+    The pool stage's per-endpoint results are written so: Snakemake then redraws only the
+    figures whose own result changed (rules/pool.smk). Returns whether the file was written.
+    """
+    text = _json_text(data)
+    path = Path(path)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write_text(path, text)
+    return True
 
 
 def read_json(path: str | Path) -> Any:

@@ -2,7 +2,10 @@
 
 An abstract and the full paper of one trial, or one file under two names,
 must never put the same patients into a pooled estimate twice. Every study of
-a group but one is marked; `harmonise.poolable` never returns marked rows.
+a group but one is marked (flag ``duplicate_of:<kept study>`` on all its
+endpoints.csv rows), and `single_reports` is the one place where the pool stage
+drops the marked reports, before any pool (proportion, relapse, landmark
+survival, patient-level) sees the tables.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 DUPLICATE_RULES = ("latest_full_report", "latest", "largest_cohort")
+DUPLICATE_FLAG = "duplicate_of:"
 
 
 @dataclass(frozen=True)
@@ -105,3 +111,33 @@ def find_duplicates(studies: list[StudySummary], rule: str, min_matches: int) ->
             found = _evidence(kept, other, min_matches) or evidence[other.paper]
             duplicates.append(Duplicate(other.paper, kept.paper, kept.study, found))
     return sorted(duplicates, key=lambda d: d.paper)
+
+
+@dataclass(frozen=True)
+class SingleReports:
+    """The tables with one report per trial, and the reports left out (paper -> kept study)."""
+
+    endpoints: pd.DataFrame
+    dropped: dict[str, str]
+    dropped_rows: pd.DataFrame
+
+    def without_dropped(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` (any table with a "paper" column: patients, curves) without the dropped reports."""
+        return frame[~frame["paper"].isin(self.dropped)].reset_index(drop=True)
+
+    def excluded(self, endpoints: tuple[str, ...] | list[str]) -> list[dict]:
+        """The "excluded" entries of a pool of `endpoints`: each dropped report that gives one of them."""
+        rows = self.dropped_rows[self.dropped_rows["endpoint"].isin(list(endpoints))]
+        return [{"study": study, "paper": paper, "reason": f"same trial as {self.dropped[paper]}"}
+                for study, paper in sorted(set(zip(rows["study"], rows["paper"])))]
+
+
+def single_reports(endpoints: pd.DataFrame) -> SingleReports:
+    """endpoints.csv without the rows of a second report of a trial (flag ``duplicate_of:``)."""
+    flags = endpoints["flags"].fillna("").astype(str).str.split(";")
+    kept_of = flags.map(lambda fs: next((f[len(DUPLICATE_FLAG):] for f in fs if f.startswith(DUPLICATE_FLAG)), None))
+    marked = kept_of.notna()
+    dropped = dict(sorted(zip(endpoints.loc[marked, "paper"], kept_of[marked])))
+    # every row of a dropped report, also one added after the flags were set (a reconstructed landmark)
+    gone = endpoints["paper"].isin(dropped)
+    return SingleReports(endpoints[~gone].reset_index(drop=True), dropped, endpoints[gone].reset_index(drop=True))

@@ -6,8 +6,9 @@ text states for single patients come from the curation file
 the study reports at a landmark, the patients' durations and events
 (`trialmeta.harmonise.patients.endpoint_data`, assumptions stated), compares the
 lifelines Kaplan-Meier value at that landmark with the reported one (a
-checks.csv row), and returns the patient rows for tables/patients.csv, from
-which the pool stage draws the curves.
+checks.csv row), and returns the patient rows for tables/patients.csv and
+the fitted curves for km_curves.json: the only Kaplan-Meier fit of these
+patients (the pool stage and the figures read it).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from trialmeta.harmonise.curation import CurationError, load_curation
-from trialmeta.harmonise.patients import ENDPOINT_EVENTS, PatientTableError, curve_of, endpoint_data, kaplan_meier, landmark_check, patients_from_table
+from trialmeta.harmonise.patients import ENDPOINT_EVENTS, PatientTableError, curve_of, endpoint_data, landmark_check, patients_from_table
+from trialmeta.harmonise.reconstructed import curve_key
 
-PATIENT_COLUMNS = ["study", "paper", "endpoint", "patient", "time_months", "event", "assumptions"]
+PATIENT_COLUMNS = ["study", "paper", "endpoint", "patient", "time_months", "event", "assumptions", "source"]
+SOURCE = "per_patient_table"
 
 
 def _patient_table(record: dict, times: dict, unit: str):
@@ -34,9 +37,9 @@ def _patient_table(record: dict, times: dict, unit: str):
 
 def patient_level(
     records: list[dict], curation_dir: str | None, endpoints: pd.DataFrame, studies: pd.DataFrame, level: float = 0.95
-) -> tuple[pd.DataFrame, list[dict]]:
-    """tables/patients.csv rows and checks.csv rows (km_landmark_consistent / _inconsistent)."""
-    rows, checks = [], []
+) -> tuple[pd.DataFrame, list[dict], dict[str, dict]]:
+    """tables/patients.csv rows, checks.csv rows (km_landmark_consistent / _inconsistent) and the curves."""
+    rows, checks, curves = [], [], {}
     by_paper = studies.set_index("paper")
     for record in sorted(records, key=lambda r: r["paper"]):
         paper = record["paper"]
@@ -72,6 +75,8 @@ def patient_level(
                 })
                 continue
             curve = curve_of(data, level)
+            curves[curve_key(study, endpoint)] = {"study": study, "paper": paper, "endpoint": endpoint, "source": SOURCE,
+                                                  **curve.as_dict()}
             for _, value in reported[reported["endpoint"] == endpoint].sort_values("landmark_months").iterrows():
                 ci = (value["ci_low"], value["ci_high"]) if pd.notna(value["ci_low"]) and pd.notna(value["ci_high"]) else None
                 checks.append(landmark_check(
@@ -81,17 +86,8 @@ def patient_level(
             assumptions = "; ".join(data.assumptions)
             rows.extend(
                 {"study": study, "paper": paper, "endpoint": endpoint, "patient": patient, "time_months": duration,
-                 "event": int(event), "assumptions": assumptions}
+                 "event": int(event), "assumptions": assumptions, "source": SOURCE}
                 for patient, duration, event in zip(data.patients, data.durations, data.events)
             )
-    return pd.DataFrame(rows, columns=PATIENT_COLUMNS), checks
+    return pd.DataFrame(rows, columns=PATIENT_COLUMNS), checks, curves
 
-
-def curves(patients: pd.DataFrame, level: float = 0.95) -> dict[str, dict]:
-    """Kaplan-Meier curves of tables/patients.csv, keyed "<study> (<endpoint>)", for results.json["km"]."""
-    out = {}
-    for (study, endpoint), group in patients.groupby(["study", "endpoint"], sort=True):
-        assumptions = [a for a in group["assumptions"].fillna("").iloc[0].split("; ") if a]
-        curve = kaplan_meier(group["time_months"].to_numpy(), group["event"].astype(bool).to_numpy(), level, assumptions)
-        out[f"{study} ({endpoint})"] = curve.as_dict()
-    return out

@@ -88,11 +88,17 @@ class KMCurve:
     events: int
     assumptions: tuple[str, ...]
     approximate: bool
+    # Greenwood SE of S at each time, S sqrt(sum d_j / (n_j (n_j - d_j))); NaN once S reaches 0
+    se: tuple[float, ...] = ()
 
     def at(self, months: float) -> tuple[float, float, float]:
         """S(t) and its CI at `months` (the step function is right-continuous)."""
         index = int(np.searchsorted(self.timeline, months, side="right")) - 1
         return self.survival[index], self.ci_low[index], self.ci_high[index]
+
+    def se_at(self, months: float) -> float:
+        """Greenwood's SE of S(t) at `months` (R: summary(survfit(...), times = t)$std.err)."""
+        return self.se[int(np.searchsorted(self.timeline, months, side="right")) - 1]
 
     def as_dict(self) -> dict:
         return {
@@ -270,13 +276,18 @@ def kaplan_meier(
     timeline = fitter.survival_function_.index.to_numpy(dtype=float)
     survival = fitter.survival_function_.iloc[:, 0].to_numpy(dtype=float)
     ci = fitter.confidence_interval_survival_function_
+    table = fitter.event_table.reindex(timeline)
+    deaths, at_risk_n = table["observed"].to_numpy(dtype=float), table["at_risk"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(np.where(deaths > 0, deaths / (at_risk_n * (at_risk_n - deaths)), 0.0))
+        se = np.where(survival > 0, survival * np.sqrt(greenwood), np.nan)
     at_risk_times, at_risk = _at_risk_grid(durations, at_risk_step)
     return KMCurve(
         timeline=tuple(timeline.tolist()), survival=tuple(survival.tolist()),
         ci_low=tuple(ci.iloc[:, 0].to_numpy(dtype=float).tolist()),
         ci_high=tuple(ci.iloc[:, 1].to_numpy(dtype=float).tolist()),
         at_risk_times=at_risk_times, at_risk=at_risk, n=int(durations.size), events=int(events.sum()),
-        assumptions=tuple(assumptions), approximate=bool(assumptions),
+        assumptions=tuple(assumptions), approximate=bool(assumptions), se=tuple(se.tolist()),
     )
 
 

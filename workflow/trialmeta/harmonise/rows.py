@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from scipy import stats
 
 from trialmeta.harmonise.curation import snap_landmark
+from trialmeta.harmonise.duplicates import DUPLICATE_FLAG  # noqa: F401  (rows carry it; defined beside the rule)
 
 ENDPOINT_COLUMNS = [
     "study", "paper", "trial_ids", "endpoint", "landmark_months", "events", "total",
@@ -36,8 +37,6 @@ TIME_TO_EVENT = ("relapse_cuminc", "rfs", "lfs", "efs", "os")
 PROPORTIONS = ("cr_cri", "mrd_neg", "relapse", "crs_any", "crs_grade3plus", "icans_any", "icans_grade3plus")
 # Flags that make a value unusable for pooling until a curator decides.
 BLOCKING_FLAGS = ("events_exceed_total", "negative_count", "estimate_outside_0_1")
-# A row of a trial already in the table under another report: never pooled.
-DUPLICATE_FLAG = "duplicate_of:"
 # A row of a study its curation file excludes (`exclude: <reason>`): never pooled.
 EXCLUDED_FLAG = "excluded:"
 DENOMINATOR_KINDS = ("treated", "evaluable", "enrolled")

@@ -274,8 +274,8 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
     """Rows of `endpoint` that can be pooled as events/total, and the excluded ones with reasons.
 
     Only rows at exactly `landmark_months` (None: rows without a landmark), so a
-    24-month value is never pooled as a 12-month one; never a second report of
-    a trial already in the table (flag ``duplicate_of:<study>``).
+    24-month value is never pooled as a 12-month one. A second report of a
+    trial is dropped before, by `trialmeta.harmonise.duplicates.single_reports`.
     """
     rows = endpoints[endpoints["endpoint"] == endpoint]
     if landmark_months is None:
@@ -286,13 +286,10 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
     for _, row in rows.iterrows():
         flags = _flags(row)
         blocking = flags.intersection(BLOCKING_FLAGS)
-        duplicate = sorted(f for f in flags if f.startswith(DUPLICATE_FLAG))
         excluded_by_curation = sorted(f for f in flags if f.startswith(EXCLUDED_FLAG))
         if excluded_by_curation:
             excluded.append({"study": row["study"], "reason": "excluded by curation: "
                              + excluded_by_curation[0][len(EXCLUDED_FLAG):]})
-        elif duplicate:
-            excluded.append({"study": row["study"], "reason": "same trial as " + duplicate[0][len(DUPLICATE_FLAG):]})
         elif blocking:
             excluded.append({"study": row["study"], "reason": "impossible value: " + ", ".join(sorted(blocking))})
         elif pd.isna(row["events"]) or pd.isna(row["total"]) or row["total"] == 0:

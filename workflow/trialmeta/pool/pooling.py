@@ -28,7 +28,9 @@ import pandas as pd
 from scipy import stats
 
 from trialmeta.pool.control import FitControl
+from trialmeta.pool.km_pool import pooled_km
 from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effects
+from trialmeta.harmonise.duplicates import single_reports
 from trialmeta.harmonise.table import poolable
 from trialmeta.pool.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
 from trialmeta.pool.survival import RELAPSE_LABELS, pool_landmarks, relapse_proportions
@@ -391,22 +393,38 @@ def pool_endpoint(endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint: str,
 
 
 def pool_all(
-    endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint_names: list[str], pooling: dict, survival: dict | None = None
+    endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint_names: list[str], pooling: dict, survival: dict | None = None,
+    km_curves: dict | None = None, patients: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Every proportion endpoint, and (when `survival` is given) every landmark survival endpoint.
 
     `survival` is the config block: "endpoints" (names, "+" joins endpoints
     pooled together, e.g. "rfs+lfs+efs") and "landmark_months";
     `trialmeta.pool.survival.pool_landmarks` pools them on the log(-log S) scale.
+    A second report of a trial (``duplicate_of``) is dropped here, before any
+    pool, and listed among each pool's exclusions; results["dropped_reports"]
+    maps its paper to the study kept. The same holds for the patient-level
+    results: `km_curves` (harmonise's Kaplan-Meier fits, km_curves.json) become
+    results["km"], and the reconstructed `patients` (patients.csv) the pooled
+    Kaplan-Meier results["km_pooled"] (`trialmeta.pool.km_pool.pooled_km`).
     """
+    reports = single_reports(endpoints)
+    endpoints = reports.endpoints
     rows, details = [], {}
     for endpoint in endpoint_names:
         endpoint_rows, detail = pool_endpoint(endpoints, studies, endpoint, pooling)
+        detail["excluded"] += reports.excluded(["relapse"] if endpoint in RELAPSE_LABELS else [endpoint])
         rows.extend(endpoint_rows)
         details[endpoint] = detail
     landmarks: dict = {}
     if survival:
         landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"])
+        for entry in landmarks.values():
+            entry["excluded"] += reports.excluded(entry["endpoint"].split("+"))
         rows.extend(landmark_rows)
-    results = {"endpoints": details, "landmarks": landmarks, "pooling": pooling}
+    results = {"endpoints": details, "landmarks": landmarks, "pooling": pooling, "dropped_reports": reports.dropped}
+    if km_curves is not None:
+        results["km"] = {name: curve for name, curve in km_curves.items() if curve["paper"] not in reports.dropped}
+    if patients is not None:
+        results["km_pooled"] = pooled_km(reports.without_dropped(patients), pooling["level"])
     return pd.DataFrame(rows, columns=POOLED_COLUMNS), results

@@ -2,8 +2,7 @@
 
 Figures are embedded as data URIs so the file opens offline; each number of
 the harmonised table carries its quote and page (click to show). The methods
-paragraph is written from the settings and the results actually present, with
-numbered references, as metafor's ``reporter()`` does. Apart from the run date
+paragraphs come from `methods`. Apart from the run date
 in its header, the same inputs give the same report.
 """
 
@@ -12,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import importlib.metadata
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,9 @@ from xml.etree import ElementTree
 
 import pandas as pd
 
-from trialmeta.figures.plots import ci_header, heterogeneity_text, model_label, primary_analysis, subgroup_test_text
+from trialmeta.figures.forest import ci_header
+from trialmeta.figures.labels import heterogeneity_text, model_label, primary_analysis, subgroup_test_text
+from trialmeta.report.methods import landmark_entries, methods
 from trialmeta.report.summary import papers_in, report_block
 
 CSS = """
@@ -38,61 +40,6 @@ nav ul{columns:3;font-size:0.9em}
 section.endpoint{border-top:2px solid #0072B2;margin-top:2em}
 """
 SOFTWARE = ("snakemake", "pdfplumber", "numpy", "scipy", "pandas", "statsmodels", "lifelines", "matplotlib")
-METHOD_NAMES = {
-    "FE": "a common-effect (inverse-variance) model",
-    "DL": "the DerSimonian-Laird estimator of τ²",
-    "REML": "restricted maximum likelihood (REML) for τ²",
-    "ML": "maximum likelihood for τ²",
-    "PM": "the Paule-Mandel estimator of τ²",
-    "HS": "the Hunter-Schmidt estimator of τ²",
-    "SJ": "the Sidik-Jonkman estimator of τ²",
-    "EB": "the empirical Bayes estimator of τ²",
-    "HE": "the Hedges estimator of τ²",
-    "GLMM": "a binomial-normal generalised linear mixed model (logit link, exact binomial likelihood, no continuity correction)",
-}
-MEASURE_NAMES = {
-    "PLO": "the logit transformation",
-    "PFT": "the Freeman-Tukey double arcsine transformation (back-transformed with the harmonic mean of the sample sizes)",
-    "PAS": "the arcsine square-root transformation",
-    "PR": "raw proportions",
-}
-CI_NAMES = {
-    "z": "Wald-type confidence intervals from the normal distribution",
-    "hk": "the Knapp-Hartung method (t distribution with k-1 degrees of freedom)",
-    "hk_adhoc": "the Knapp-Hartung method with the ad hoc correction that never lets the interval be narrower than the normal one",
-}
-# Each method's references, cited in the order the methods paragraph first needs them.
-REFERENCES = {
-    "metafor": "Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw 36(3):1-48. doi:10.18637/jss.v036.i03",
-    "GLMM": "Stijnen T, Hamza TH, Özdemir P (2010). Random effects meta-analysis of event outcome in the framework of the generalized linear mixed model with applications in sparse data. Stat Med 29:3046-3067. doi:10.1002/sim.4040",
-    "DL": "DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188. doi:10.1016/0197-2456(86)90046-2",
-    "REML": "Viechtbauer W (2005). Bias and efficiency of meta-analytic variance estimators in the random-effects model. J Educ Behav Stat 30:261-293. doi:10.3102/10769986030003261",
-    "PM": "Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377-385. doi:10.6028/jres.087.022",
-    "HS": "Hunter JE, Schmidt FL (2004). Methods of meta-analysis: correcting error and bias in research findings. 2nd ed. Sage.",
-    "SJ": "Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation for meta-analysis. J R Stat Soc C 54:367-384. doi:10.1111/j.1467-9876.2005.00489.x",
-    "EB": "Morris CN (1983). Parametric empirical Bayes inference: theory and applications. J Am Stat Assoc 78:47-55. doi:10.1080/01621459.1983.10477920",
-    "HE": "Hedges LV, Olkin I (1985). Statistical methods for meta-analysis. Academic Press.",
-    "PFT": "Miller JJ (1978). The inverse of the Freeman-Tukey double arcsine transformation. Am Stat 32:138. doi:10.1080/00031305.1978.10479283",
-    "hk": "Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression with a single covariate. Stat Med 22:2693-2710. doi:10.1002/sim.1482",
-    "i2": "Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med 21:1539-1558. doi:10.1002/sim.1186",
-    "pi": "Riley RD, Higgins JPT, Deeks JJ (2011). Interpretation of random effects meta-analyses. BMJ 342:d549. doi:10.1136/bmj.d549",
-    "exact": "Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in the case of the binomial. Biometrika 26:404-413. doi:10.1093/biomet/26.4.404",
-    "subgroups": "Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to meta-analysis. Wiley. doi:10.1002/9780470743386",
-    "metareg": "Thompson SG, Higgins JPT (2002). How should meta-regression analyses be undertaken and interpreted? Stat Med 21:1559-1573. doi:10.1002/sim.1187",
-    "egger": "Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple, graphical test. BMJ 315:629-634. doi:10.1136/bmj.315.7109.629",
-    "trimfill": "Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and adjusting for publication bias in meta-analysis. Biometrics 56:455-463. doi:10.1111/j.0006-341X.2000.00455.x",
-    "km": "Kaplan EL, Meier P (1958). Nonparametric estimation from incomplete observations. J Am Stat Assoc 53:457-481. doi:10.1080/01621459.1958.10501452",
-    "lifelines": "Davidson-Pilon C (2019). lifelines: survival analysis in Python. J Open Source Softw 4(40):1317. doi:10.21105/joss.01317",
-}
-REFERENCE_OF_METHOD = {"GLMM": "GLMM", "DL": "DL", "REML": "REML", "ML": "REML", "PM": "PM", "HS": "HS", "SJ": "SJ", "EB": "EB", "HE": "HE"}
-
-
-@dataclass(frozen=True)
-class Methods:
-    """The methods paragraphs and the references they cite, numbered in citation order."""
-
-    paragraphs: tuple[str, ...]
-    references: tuple[str, ...]
 
 
 def _e(value) -> str:
@@ -156,16 +103,56 @@ def _svg_width_px(path: Path) -> int:
     raise ValueError(f"{path}: the SVG root has no width in points")
 
 
-def _img(path: str | Path | None, alt: str) -> str:
+@dataclass(frozen=True)
+class Linked:
+    """A figure the report links to (its SVG beside the report) instead of embedding it."""
+
+    path: Path
+    href: str
+
+
+# Above this many studies an endpoint's figures are linked, not embedded: a forest of 200
+# studies is a few MB of SVG, and the report embedding all of them reached 60 MB.
+EMBED_MAX_STUDIES = 40
+
+
+def _img(path: str | Path | Linked | None, alt: str) -> str:
     """The figure's SVG, embedded: sharp at any zoom, and no rasterising in the report job.
 
-    (Down-sampling the 300 dpi PNGs took 175 s of the report job at 200 studies.)
+    (Down-sampling the 300 dpi PNGs took 175 s of the report job at 200 studies.) A `Linked`
+    figure is shown from its file, which must stay beside the report.
     """
+    if isinstance(path, Linked):
+        return (f"<p class='note'><a href='{html.escape(path.href)}'>Open the figure</a> (not embedded: more "
+                f"than {EMBED_MAX_STUDIES} studies).</p><img alt='{html.escape(alt)}' loading='lazy' "
+                f"width='{_svg_width_px(path.path)}' src='{html.escape(path.href)}'>")
     if path is None or not Path(path).exists():
         return f"<p class='note'>Figure not available: {html.escape(alt)}.</p>"
     path = Path(path)
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"<img alt='{html.escape(alt)}' width='{_svg_width_px(path)}' src='data:image/svg+xml;base64,{encoded}'>"
+
+
+def _entry_figures(name: str, entry: dict, config: dict) -> list[str]:
+    """The figure names of one results.json entry (as endpoint_figure_names in rules/common.smk)."""
+    if entry.get("kind") == "landmark":
+        return [f"forest_{name}"]
+    pooling = config["pooling"]
+    return [f"forest_{name}", *(f"forest_{name}_by_{c}" for c in pooling["subgroups"]), f"leave_one_out_{name}",
+            f"cumulative_{name}", f"funnel_{name}", *(f"bubble_{name}_{m}" for m in pooling["moderators"])]
+
+
+def _link_large(figures: dict, details: dict, config: dict, report_dir: str) -> dict:
+    """`figures` with those of entries of more than EMBED_MAX_STUDIES studies as Linked."""
+    out = dict(figures)
+    named = [*details.get("endpoints", {}).items(), *(details.get("landmarks") or {}).items()]
+    for name, entry in named:
+        if len(entry["studies"]) <= EMBED_MAX_STUDIES:
+            continue
+        for figure in _entry_figures(name, entry, config):
+            if figure in out and Path(out[figure]).exists():
+                out[figure] = Linked(Path(out[figure]), os.path.relpath(out[figure], report_dir))
+    return out
 
 
 def _endpoint_value_cell(row) -> str:
@@ -183,130 +170,6 @@ def _endpoint_value_cell(row) -> str:
         f"<details class='src'{page_attribute}><summary>{html.escape(shown)}</summary>"
         f"<blockquote>{html.escape(page)}{_e(row['quote'])} <span class='note'>({_e(row['source'])})</span></blockquote></details>"
     )
-
-
-def _landmarks(details: dict) -> list[tuple[str, dict]]:
-    # by endpoint, then landmark in time order (results.json sorts keys as text: 12m before 6m)
-    return sorted((details.get("landmarks") or {}).items(), key=lambda item: (item[1]["label"], item[1].get("landmark_months") or 0))
-
-
-def _entries(details: dict) -> list[dict]:
-    return [*details.get("endpoints", {}).values(), *(entry for _, entry in _landmarks(details))]
-
-
-def _present(details: dict, key: str) -> list[dict]:
-    return [e for e in _entries(details) if e.get(key)]
-
-
-def methods(config: dict, details: dict | None = None) -> Methods:
-    """Methods paragraphs from the settings and the results actually used (as metafor's reporter())."""
-    details = details or {}
-    pooling = config["pooling"]
-    primary = pooling["analyses"][0]
-    cited: list[str] = []
-
-    def cite(*keys: str) -> str:
-        for key in keys:
-            if key not in cited:
-                cited.append(key)
-        return "[" + ", ".join(str(cited.index(k) + 1) for k in keys) + "]"
-
-    first = [f"Proportions were pooled {cite('metafor')} with " + _model_sentence(primary, pooling["level"], cite) + "."]
-    fallback = pooling.get("glmm_fallback")
-    used_fallback = sorted(e["label"] for e in details.get("endpoints", {}).values()
-                           if e.get("primary_note") and any(a.get("primary") for a in e.get("analyses", [])))
-    if fallback and used_fallback:
-        first.append(f"Where the primary model could not be fitted ({', '.join(used_fallback)}), "
-                     + _model_sentence(fallback, pooling["level"], cite) + " took its place.")
-    correction = pooling["continuity_correction"]
-    if primary["method"] != "GLMM" and primary["measure"] in ("PLO", "PR") and correction["to"] != "none":
-        first.append(
-            f"A continuity correction of {correction['add']:g} was added to the event and non-event counts "
-            + ("of studies with zero or all events" if correction["to"] == "only0" else f"(rule '{correction['to']}')")
-            + "."
-        )
-    first.append(
-        f"Heterogeneity is reported as Cochran's Q with its p-value, τ² and I² (computed from τ² as metafor does) {cite('i2')}, "
-        f"with a prediction interval for the proportion expected in a new study {cite('pi')}. "
-        f"Study-level intervals in the forest plots are exact Clopper-Pearson intervals {cite('exact')}."
-    )
-    fitted = [a for a in map(primary_analysis, _entries(details)) if a is not None]
-    if fitted:
-        ks = [a["k"] for a in fitted]
-        first.append(f"The primary analyses combined {min(ks)} to {max(ks)} studies per endpoint.")
-    paragraphs = [" ".join(first)]
-    others = pooling["analyses"][1:]
-    sensitivity = []
-    if others:
-        sensitivity.append(
-            "Sensitivity analyses repeated each pooling with: "
-            + "; ".join(f"{a['measure']} / {a['method']} / {a.get('ci_method', 'z')}" for a in others) + "."
-        )
-    columns = sorted({c for e in _present(details, "subgroups") for c in e["subgroups"]})
-    models = sorted({e["sensitivity_model"] for e in _entries(details) if e.get("sensitivity_model")})
-    if models and primary["method"] == "GLMM":
-        sensitivity.append(
-            f"The analyses below need inverse-variance weights, which the GLMM has not; they used {', '.join(models)} "
-            "(measure-method-CI)."
-        )
-    if columns:
-        sensitivity.append(
-            f"Subgroups by {', '.join(columns)} were pooled separately with the primary model and compared "
-            f"with the Q test for subgroup differences {cite('subgroups')}."
-        )
-    moderators = sorted({m for e in _present(details, "meta_regression") for m in e["meta_regression"]
-                         if not m.endswith("_note")})
-    if moderators:
-        sensitivity.append(
-            f"Mixed-effects meta-regression on {', '.join(moderators)} {cite('metareg')} tested each moderator's slope."
-        )
-    if _present(details, "leave_one_out") or _present(details, "cumulative"):
-        sensitivity.append("Leave-one-out and cumulative (by publication year) analyses show each study's influence.")
-    if _present(details, "egger"):
-        sensitivity.append(
-            f"Small-study effects were examined with funnel plots and Egger's regression test {cite('egger')} "
-            f"(standard error as predictor, as metafor's regtest), and with trim-and-fill {cite('trimfill')}; "
-            "with fewer than 10 studies these tests have little power."
-        )
-    if sensitivity:
-        paragraphs.append(" ".join(sensitivity))
-    survival = []
-    if details.get("landmarks"):
-        months = sorted({e["landmark_months"] for e in details["landmarks"].values() if e.get("landmark_months")})
-        # the model the landmark pools used: the GLMM needs counts, so a GLMM primary is replaced there
-        used = sorted({model_label(a) for a in map(primary_analysis, details["landmarks"].values()) if a is not None})
-        survival.append(
-            "Survival at landmarks" + (f" ({', '.join(f'{m} months' for m in months)})" if months else "")
-            + " was pooled on the complementary log-log scale, log(-log S)"
-            + (f", with {'; '.join(used)}" if used else "")
-            + (" (the GLMM needs events and totals, which landmark estimates do not give)"
-               if used and primary["method"] == "GLMM" else "")
-            + "; a study without a usable measure of precision is listed as excluded with the reason."
-        )
-    if details.get("km"):
-        survival.append(
-            f"Kaplan-Meier curves {cite('km')} were fitted with lifelines {cite('lifelines')} to the patient-level "
-            "data a paper gives; assumptions made where a time was missing are stated with each curve."
-        )
-    if survival:
-        paragraphs.append(" ".join(survival))
-    return Methods(tuple(paragraphs), tuple(REFERENCES[key] for key in cited))
-
-
-def _model_sentence(analysis: dict, level: float, cite) -> str:
-    ci_method = analysis.get("ci_method", "z")
-    method = analysis["method"]
-    if method == "GLMM":
-        text = f"{METHOD_NAMES['GLMM']} {cite('GLMM')}"
-    else:
-        text = (f"{MEASURE_NAMES[analysis['measure']]}" + (f" {cite('PFT')}" if analysis["measure"] == "PFT" else "")
-                + f" using {METHOD_NAMES[method]}" + ("" if method == "FE" else f" {cite(REFERENCE_OF_METHOD[method])}, in a random-effects model"))
-    return (text + f"; {int(round(level * 100))}% confidence intervals of the pooled estimates used {CI_NAMES[ci_method]}"
-            + (f" {cite('hk')}" if ci_method.startswith("hk") else ""))
-
-
-def methods_text(config: dict, details: dict | None = None) -> str:
-    return " ".join(methods(config, details).paragraphs)
 
 
 def software_versions() -> list[tuple[str, str]]:
@@ -336,7 +199,7 @@ def _anchor(name: str) -> str:
 
 def _summary_rows(details: dict) -> list[list[str]]:
     rows = []
-    named = [*details.get("endpoints", {}).items(), *_landmarks(details)]
+    named = [*details.get("endpoints", {}).items(), *landmark_entries(details)]
     for name, entry in named:
         link = f"<a href='#{_anchor(name)}'>{_e(_title(entry))}</a>{_not_pooled(entry)}"
         a = primary_analysis(entry)
@@ -513,15 +376,32 @@ def _km_html(details: dict, figures: dict) -> str:
     rows = [[_e(study), "yes" if c.get("approximate") else "no", _e("; ".join(c.get("assumptions", [])) or "none")]
             for study, c in km.items()]
     out.append(_rows_table(["Study", "Approximate", "Assumptions"], rows))
+    pooled = details.get("km_pooled") or {}
+    if pooled:
+        out.append("<h3>Pooled Kaplan-Meier of reconstructed patients</h3>")
+        rows = []
+        for endpoint, entry in pooled.items():
+            test = entry.get("logrank")
+            logrank = (f"χ² = {test['statistic']:.2f} (df = {test['df']}), p {_p(test['p'])}" if test
+                       else _e(entry.get("logrank_note")))
+            rows.append([_e(endpoint), _e(", ".join(entry["studies"])), str(entry["n"]), str(entry["events"]), logrank])
+        out.append(_rows_table(["Endpoint", "Studies", "Patients", "Events", "Log-rank across studies"], rows))
+        out.append(_img(figures.get("km_pooled"), "Pooled Kaplan-Meier of reconstructed patients"))
     return "\n".join(out)
 
 
 def build_report(
     endpoints: pd.DataFrame, studies: pd.DataFrame, pooled: pd.DataFrame, checks: pd.DataFrame,
     failures: pd.DataFrame, details: dict, figures: dict[str, str], config: dict,
-    audit: pd.DataFrame | None = None, changes: dict | None = None, run_date: str = "",
+    audit: pd.DataFrame | None = None, changes: dict | None = None, run_date: str = "", report_dir: str | None = None,
 ) -> str:
-    """The report; `figures` maps a figure's name (file stem, e.g. forest_relapse) to its PNG."""
+    """The report; `figures` maps a figure's name (file stem, e.g. forest_relapse) to its SVG.
+
+    With `report_dir` (the folder report.html is written to), the figures of an endpoint of
+    more than EMBED_MAX_STUDIES studies are linked from there rather than embedded.
+    """
+    if report_dir is not None:
+        figures = _link_large(figures, details, config, report_dir)
     primary = config["pooling"]["analyses"][0]
     fmt = {c: _pct for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
     fmt.update({"tau2": _num, "i2": lambda v: _num(v, "{:.1f}%"), "q": _num, "q_p": _p})
@@ -529,7 +409,7 @@ def build_report(
     landmarks = details.get("landmarks") or {}
     nav = [("summary", "Summary"), ("changes", "What changed"), ("methods", "Methods")]
     nav += [(_anchor(n), e["label"]) for n, e in details["endpoints"].items()]
-    nav += [(_anchor(n), _title(e)) for n, e in _landmarks(details)]
+    nav += [(_anchor(n), _title(e)) for n, e in landmark_entries(details)]
     nav += [("km", "Kaplan-Meier curves"), ("studies", "Studies"), ("harmonised", "Harmonised table"),
             ("checks", "Checks"), ("audit", "Curation audit"), ("failures", "Failures"), ("software", "Software")]
     out = [
@@ -555,7 +435,7 @@ def build_report(
         out.append(_endpoint_html(entry, name, pooled, figures, fmt))
     if landmarks:
         out.append("<h2>Survival at landmarks</h2>")
-        for name, entry in _landmarks(details):
+        for name, entry in landmark_entries(details):
             out.append(_endpoint_html(entry, name, pooled, figures, fmt))
     out.append(_km_html(details, figures))
     out.append("<h2 id='studies'>Studies</h2>")

@@ -1,0 +1,190 @@
+"""The report's methods paragraphs, written from the settings and the results actually present,
+with numbered references in citation order, as metafor's ``reporter()`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trialmeta.figures.labels import model_label, primary_analysis
+
+METHOD_NAMES = {
+    "FE": "a common-effect (inverse-variance) model",
+    "DL": "the DerSimonian-Laird estimator of τ²",
+    "REML": "restricted maximum likelihood (REML) for τ²",
+    "ML": "maximum likelihood for τ²",
+    "PM": "the Paule-Mandel estimator of τ²",
+    "HS": "the Hunter-Schmidt estimator of τ²",
+    "SJ": "the Sidik-Jonkman estimator of τ²",
+    "EB": "the empirical Bayes estimator of τ²",
+    "HE": "the Hedges estimator of τ²",
+    "GLMM": "a binomial-normal generalised linear mixed model (logit link, exact binomial likelihood, no continuity correction)",
+}
+MEASURE_NAMES = {
+    "PLO": "the logit transformation",
+    "PFT": "the Freeman-Tukey double arcsine transformation (back-transformed with the harmonic mean of the sample sizes)",
+    "PAS": "the arcsine square-root transformation",
+    "PR": "raw proportions",
+}
+CI_NAMES = {
+    "z": "Wald-type confidence intervals from the normal distribution",
+    "hk": "the Knapp-Hartung method (t distribution with k-1 degrees of freedom)",
+    "hk_adhoc": "the Knapp-Hartung method with the ad hoc correction that never lets the interval be narrower than the normal one",
+}
+# Each method's references, cited in the order the methods paragraph first needs them.
+REFERENCES = {
+    "metafor": "Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw 36(3):1-48. doi:10.18637/jss.v036.i03",
+    "GLMM": "Stijnen T, Hamza TH, Özdemir P (2010). Random effects meta-analysis of event outcome in the framework of the generalized linear mixed model with applications in sparse data. Stat Med 29:3046-3067. doi:10.1002/sim.4040",
+    "DL": "DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188. doi:10.1016/0197-2456(86)90046-2",
+    "REML": "Viechtbauer W (2005). Bias and efficiency of meta-analytic variance estimators in the random-effects model. J Educ Behav Stat 30:261-293. doi:10.3102/10769986030003261",
+    "PM": "Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377-385. doi:10.6028/jres.087.022",
+    "HS": "Hunter JE, Schmidt FL (2004). Methods of meta-analysis: correcting error and bias in research findings. 2nd ed. Sage.",
+    "SJ": "Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation for meta-analysis. J R Stat Soc C 54:367-384. doi:10.1111/j.1467-9876.2005.00489.x",
+    "EB": "Morris CN (1983). Parametric empirical Bayes inference: theory and applications. J Am Stat Assoc 78:47-55. doi:10.1080/01621459.1983.10477920",
+    "HE": "Hedges LV, Olkin I (1985). Statistical methods for meta-analysis. Academic Press.",
+    "PFT": "Miller JJ (1978). The inverse of the Freeman-Tukey double arcsine transformation. Am Stat 32:138. doi:10.1080/00031305.1978.10479283",
+    "hk": "Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression with a single covariate. Stat Med 22:2693-2710. doi:10.1002/sim.1482",
+    "i2": "Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med 21:1539-1558. doi:10.1002/sim.1186",
+    "pi": "Riley RD, Higgins JPT, Deeks JJ (2011). Interpretation of random effects meta-analyses. BMJ 342:d549. doi:10.1136/bmj.d549",
+    "exact": "Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in the case of the binomial. Biometrika 26:404-413. doi:10.1093/biomet/26.4.404",
+    "subgroups": "Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to meta-analysis. Wiley. doi:10.1002/9780470743386",
+    "metareg": "Thompson SG, Higgins JPT (2002). How should meta-regression analyses be undertaken and interpreted? Stat Med 21:1559-1573. doi:10.1002/sim.1187",
+    "egger": "Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple, graphical test. BMJ 315:629-634. doi:10.1136/bmj.315.7109.629",
+    "trimfill": "Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and adjusting for publication bias in meta-analysis. Biometrics 56:455-463. doi:10.1111/j.0006-341X.2000.00455.x",
+    "km": "Kaplan EL, Meier P (1958). Nonparametric estimation from incomplete observations. J Am Stat Assoc 53:457-481. doi:10.1080/01621459.1958.10501452",
+    "lifelines": "Davidson-Pilon C (2019). lifelines: survival analysis in Python. J Open Source Softw 4(40):1317. doi:10.21105/joss.01317",
+}
+REFERENCE_OF_METHOD = {"GLMM": "GLMM", "DL": "DL", "REML": "REML", "ML": "REML", "PM": "PM", "HS": "HS", "SJ": "SJ", "EB": "EB", "HE": "HE"}
+
+
+@dataclass(frozen=True)
+class Methods:
+    """The methods paragraphs and the references they cite, numbered in citation order."""
+
+    paragraphs: tuple[str, ...]
+    references: tuple[str, ...]
+
+
+
+def landmark_entries(details: dict) -> list[tuple[str, dict]]:
+    # by endpoint, then landmark in time order (results.json sorts keys as text: 12m before 6m)
+    return sorted((details.get("landmarks") or {}).items(), key=lambda item: (item[1]["label"], item[1].get("landmark_months") or 0))
+
+
+def entries(details: dict) -> list[dict]:
+    return [*details.get("endpoints", {}).values(), *(entry for _, entry in landmark_entries(details))]
+
+
+def present(details: dict, key: str) -> list[dict]:
+    return [e for e in entries(details) if e.get(key)]
+
+
+def methods(config: dict, details: dict | None = None) -> Methods:
+    """Methods paragraphs from the settings and the results actually used (as metafor's reporter())."""
+    details = details or {}
+    pooling = config["pooling"]
+    primary = pooling["analyses"][0]
+    cited: list[str] = []
+
+    def cite(*keys: str) -> str:
+        for key in keys:
+            if key not in cited:
+                cited.append(key)
+        return "[" + ", ".join(str(cited.index(k) + 1) for k in keys) + "]"
+
+    first = [f"Proportions were pooled {cite('metafor')} with " + _model_sentence(primary, pooling["level"], cite) + "."]
+    fallback = pooling.get("glmm_fallback")
+    used_fallback = sorted(e["label"] for e in details.get("endpoints", {}).values()
+                           if e.get("primary_note") and any(a.get("primary") for a in e.get("analyses", [])))
+    if fallback and used_fallback:
+        first.append(f"Where the primary model could not be fitted ({', '.join(used_fallback)}), "
+                     + _model_sentence(fallback, pooling["level"], cite) + " took its place.")
+    correction = pooling["continuity_correction"]
+    if primary["method"] != "GLMM" and primary["measure"] in ("PLO", "PR") and correction["to"] != "none":
+        first.append(
+            f"A continuity correction of {correction['add']:g} was added to the event and non-event counts "
+            + ("of studies with zero or all events" if correction["to"] == "only0" else f"(rule '{correction['to']}')")
+            + "."
+        )
+    first.append(
+        f"Heterogeneity is reported as Cochran's Q with its p-value, τ² and I² (computed from τ² as metafor does) {cite('i2')}, "
+        f"with a prediction interval for the proportion expected in a new study {cite('pi')}. "
+        f"Study-level intervals in the forest plots are exact Clopper-Pearson intervals {cite('exact')}."
+    )
+    fitted = [a for a in map(primary_analysis, entries(details)) if a is not None]
+    if fitted:
+        ks = [a["k"] for a in fitted]
+        first.append(f"The primary analyses combined {min(ks)} to {max(ks)} studies per endpoint.")
+    paragraphs = [" ".join(first)]
+    others = pooling["analyses"][1:]
+    sensitivity = []
+    if others:
+        sensitivity.append(
+            "Sensitivity analyses repeated each pooling with: "
+            + "; ".join(f"{a['measure']} / {a['method']} / {a.get('ci_method', 'z')}" for a in others) + "."
+        )
+    columns = sorted({c for e in present(details, "subgroups") for c in e["subgroups"]})
+    models = sorted({e["sensitivity_model"] for e in entries(details) if e.get("sensitivity_model")})
+    if models and primary["method"] == "GLMM":
+        sensitivity.append(
+            f"The analyses below need inverse-variance weights, which the GLMM has not; they used {', '.join(models)} "
+            "(measure-method-CI)."
+        )
+    if columns:
+        sensitivity.append(
+            f"Subgroups by {', '.join(columns)} were pooled separately with the primary model and compared "
+            f"with the Q test for subgroup differences {cite('subgroups')}."
+        )
+    moderators = sorted({m for e in present(details, "meta_regression") for m in e["meta_regression"]
+                         if not m.endswith("_note")})
+    if moderators:
+        sensitivity.append(
+            f"Mixed-effects meta-regression on {', '.join(moderators)} {cite('metareg')} tested each moderator's slope."
+        )
+    if present(details, "leave_one_out") or present(details, "cumulative"):
+        sensitivity.append("Leave-one-out and cumulative (by publication year) analyses show each study's influence.")
+    if present(details, "egger"):
+        sensitivity.append(
+            f"Small-study effects were examined with funnel plots and Egger's regression test {cite('egger')} "
+            f"(standard error as predictor, as metafor's regtest), and with trim-and-fill {cite('trimfill')}; "
+            "with fewer than 10 studies these tests have little power."
+        )
+    if sensitivity:
+        paragraphs.append(" ".join(sensitivity))
+    survival = []
+    if details.get("landmarks"):
+        months = sorted({e["landmark_months"] for e in details["landmarks"].values() if e.get("landmark_months")})
+        # the model the landmark pools used: the GLMM needs counts, so a GLMM primary is replaced there
+        used = sorted({model_label(a) for a in map(primary_analysis, details["landmarks"].values()) if a is not None})
+        survival.append(
+            "Survival at landmarks" + (f" ({', '.join(f'{m} months' for m in months)})" if months else "")
+            + " was pooled on the complementary log-log scale, log(-log S)"
+            + (f", with {'; '.join(used)}" if used else "")
+            + (" (the GLMM needs events and totals, which landmark estimates do not give)"
+               if used and primary["method"] == "GLMM" else "")
+            + "; a study without a usable measure of precision is listed as excluded with the reason."
+        )
+    if details.get("km"):
+        survival.append(
+            f"Kaplan-Meier curves {cite('km')} were fitted with lifelines {cite('lifelines')} to the patient-level "
+            "data a paper gives; assumptions made where a time was missing are stated with each curve."
+        )
+    if survival:
+        paragraphs.append(" ".join(survival))
+    return Methods(tuple(paragraphs), tuple(REFERENCES[key] for key in cited))
+
+
+def _model_sentence(analysis: dict, level: float, cite) -> str:
+    ci_method = analysis.get("ci_method", "z")
+    method = analysis["method"]
+    if method == "GLMM":
+        text = f"{METHOD_NAMES['GLMM']} {cite('GLMM')}"
+    else:
+        text = (f"{MEASURE_NAMES[analysis['measure']]}" + (f" {cite('PFT')}" if analysis["measure"] == "PFT" else "")
+                + f" using {METHOD_NAMES[method]}" + ("" if method == "FE" else f" {cite(REFERENCE_OF_METHOD[method])}, in a random-effects model"))
+    return (text + f"; {int(round(level * 100))}% confidence intervals of the pooled estimates used {CI_NAMES[ci_method]}"
+            + (f" {cite('hk')}" if ci_method.startswith("hk") else ""))
+
+
+def methods_text(config: dict, details: dict | None = None) -> str:
+    return " ".join(methods(config, details).paragraphs)
