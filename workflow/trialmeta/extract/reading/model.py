@@ -33,6 +33,7 @@ class Span:
     page: int | None  # 1-based page for PDFs, None for text files
     line: int | None  # 1-based source line for text files, None for PDFs
     bbox: BBox | None  # box of the source line on the page (PDFs only)
+    glyph_maps: tuple[str, ...] = ()  # glyph map entries that re-read characters of this run (pdf_fonts)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .model import BBox, Passage, Span
 from .pdf_layout import Line
 from .references import ENTRY_NUMBER, split_references
 from .settings import ReadSettings
-from .text_rules import Vocabulary, line_joint
+from .text_rules import SOFT_HYPHEN, Vocabulary, line_joint
 
 # "Table 2", "Fig. 1", "Figure 3B", "Supplementary Table S1" at the start of a caption
 _CAPTION_LABEL = re.compile(
@@ -219,11 +219,15 @@ def compose(lines: list[Line], kind: str, vocabulary: Vocabulary) -> Passage:
             if drop:
                 text = text[:-drop]
                 last = spans[-1]
-                spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox)
+                spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox, last.glyph_maps)
             text += separator
         start = len(text)
         text += piece
-        spans.append(Span(start, len(text), line.page, None, line.bbox))
+        spans.append(Span(start, len(text), line.page, None, line.bbox, line.glyph_maps))
+    if text.endswith(SOFT_HYPHEN):  # a break offered at the passage's very end: nothing follows
+        text = text[:-1]
+        last = spans[-1]
+        spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox, last.glyph_maps)
     return Passage(text, kind, tuple(spans))
 
 

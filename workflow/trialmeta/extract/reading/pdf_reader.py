@@ -14,6 +14,7 @@ from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
 from .model import DocumentError, Passage, Span, Table
+from .pdf_fonts import DEFAULT_GLYPH_MAP, FontEntry, load_glyph_map, page_fixes
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
 from .pdf_passages import TableArea, build_passages, text_style
@@ -166,8 +167,8 @@ def _rules(page, settings: ReadSettings) -> list[Rule]:
     return rules
 
 
-def _read_page(page, settings: ReadSettings) -> _Page:
-    glyphs = glyphs_from_chars(page.chars)
+def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry]) -> _Page:
+    glyphs = glyphs_from_chars(page.chars, page_fixes(page.pdf, page, glyph_map))
     rules = _rules(page, settings)
     tables = []
     boxes = ruled_table_boxes(page, settings) if glyphs and has_ruling(page, settings) else []
@@ -182,7 +183,7 @@ def _read_page(page, settings: ReadSettings) -> _Page:
 
 
 def _line_passage(line: Line, kind: str) -> Passage:
-    return Passage(line.text, kind, (Span(0, len(line.text), line.page, None, line.bbox),))
+    return Passage(line.text, kind, (Span(0, len(line.text), line.page, None, line.bbox, line.glyph_maps),))
 
 
 def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
@@ -259,11 +260,12 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
             kind = "truncated" if _truncated(data) else "unreadable"
             raise DocumentError(kind, path, f"the PDF's page list cannot be read ({err!r})") from err
         _check_page_count(n_pages, path, settings)
+        glyph_map = load_glyph_map(settings.glyph_map or DEFAULT_GLYPH_MAP)
         pages: list[_Page] = []
         for page in pdf.pages:
             _check_content_size(page, path, settings)
             try:
-                pages.append(_read_page(page, settings))
+                pages.append(_read_page(page, settings, glyph_map))
             except Exception as err:  # pdfminer raises many kinds on damaged content
                 if _out_of_memory(err):
                     raise MemoryError(f"page {page.page_number}") from err  # the whole paper fails, not one page

@@ -6,7 +6,12 @@ to the font size of the text concerned, or to the page where noted).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
+
+OCR_MODES = ("auto", "off")
+# Tesseract language codes ("eng", "chi_sim", "deu") joined by "+"
+_OCR_LANGUAGE = re.compile(r"^[a-z]{3}(_[a-z]+)?(\+[a-z]{3}(_[a-z]+)?)*$")
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,14 @@ class ReadSettings:
     # journal pages hold tens of kilobytes, pages with detailed vector figures a few megabytes.
     max_page_content_bytes: int = 20_000_000
     drop_references: bool = True  # move the reference list to Document.removed
+    # The glyph map for symbol fonts without a right Unicode map (pdf_fonts);
+    # "" is the one shipped beside the reader (glyph_map.yaml).
+    glyph_map: str = ""
+    # A PDF without a text layer: "auto" reads it by OCR (OCRmyPDF over
+    # Tesseract, language `ocr_language`, Tesseract's code such as "eng" or
+    # "eng+fra"); "off" refuses it as image_only.
+    ocr: str = "auto"
+    ocr_language: str = "eng"
 
     # --- glyphs, rows and words ------------------------------------------
     # Glyph bottoms within this share of the font size sit on the same row.
@@ -154,8 +167,19 @@ class ReadSettings:
     binary_control_bytes: int = 8
 
     def __post_init__(self) -> None:
+        if self.ocr not in OCR_MODES:
+            raise ValueError(f"ReadSettings.ocr must be one of {', '.join(OCR_MODES)}, not {self.ocr!r}")
+        if not isinstance(self.ocr_language, str) or not _OCR_LANGUAGE.match(self.ocr_language):
+            raise ValueError(
+                f"ReadSettings.ocr_language must be Tesseract language codes joined by '+' (eng, eng+deu), "
+                f"not {self.ocr_language!r}"
+            )
+        if not isinstance(self.glyph_map, str):
+            raise ValueError(f"ReadSettings.glyph_map must be a file path or '', not {self.glyph_map!r}")
         for field in fields(self):
             value = getattr(self, field.name)
+            if field.type in ("str", str):
+                continue
             if field.type in ("bool", bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"ReadSettings.{field.name} must be True or False, not {value!r}")
