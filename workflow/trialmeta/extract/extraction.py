@@ -27,6 +27,7 @@ from trialmeta.extract.numbers import (
 )
 from trialmeta.core.records import failed_record
 from trialmeta.extract.reading import Document, DocumentError, Passage, ReadSettings, Table, read_document
+from trialmeta.extract.reading.provenance import with_reading_provenance
 
 # How much each quantity form says on its own: counts with a denominator are
 # the most checkable, a bare percentage or a count without denominator less so.
@@ -856,7 +857,8 @@ def _grade_number(cell: str) -> int | None:
 
 def extract_candidates(document: Document, lexicon: Lexicon) -> list[Candidate]:
     from_text = candidates_from_passages(document.passages, lexicon)
-    return from_text + candidates_from_tables(document.tables, lexicon, order_start=len(from_text) + 1)
+    found = from_text + candidates_from_tables(document.tables, lexicon, order_start=len(from_text) + 1)
+    return [with_reading_provenance(c, document) for c in found]  # OCR and glyph-map flags (reading/provenance.py)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ def read_document(path: str | os.PathLike, settings: ReadSettings = ReadSettings
         content = read_pdf(name, data, settings)
         return Document(
             path=name, sha256=sha256, kind="pdf", n_pages=content.n_pages, passages=content.passages,
-            tables=content.tables, removed=content.removed, warnings=content.warnings,
+            tables=content.tables, removed=content.removed, warnings=content.warnings, ocr=content.ocr,
+            reread=content.reread,
         )
     if suffix == ".pdf":
         raise DocumentError("not_pdf", name, _not_pdf_message(data))

@@ -33,7 +33,6 @@ class Span:
     page: int | None  # 1-based page for PDFs, None for text files
     line: int | None  # 1-based source line for text files, None for PDFs
     bbox: BBox | None  # box of the source line on the page (PDFs only)
-    glyph_maps: tuple[str, ...] = ()  # glyph map entries that re-read characters of this run (pdf_fonts)
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,9 @@ class Document:
     tables: tuple[Table, ...]
     removed: tuple[Passage, ...]  # running headers/footers, page numbers, reference list; not searched
     warnings: tuple[str, ...]
+    ocr: str | None = None  # a PDF without a text layer: what read it ("Tesseract 5.3.0 (eng) via OCRmyPDF ...")
+    # characters a glyph map re-read (pdf_fonts): (page, box of the glyph, "glyph_map:<font>")
+    reread: tuple[tuple[int, BBox, str], ...] = ()
 
 
 ERROR_KINDS = (
@@ -95,6 +97,8 @@ ERROR_KINDS = (
     "encrypted",
     "truncated",
     "image_only",
+    "no_text",
+    "ocr_unavailable",
     "not_utf8",
     "binary",
     "too_many_pages",

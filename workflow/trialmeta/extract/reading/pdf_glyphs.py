@@ -67,7 +67,6 @@ class Word:
     size: float
     bold: bool
     raised: bool = False  # holds a superscript (some PDF writers add leading for it)
-    glyph_maps: tuple[str, ...] = ()  # glyph map entries that gave some of its characters
 
 
 @dataclass(slots=True)
@@ -298,7 +297,6 @@ def words_of_row(row: Row, settings: ReadSettings) -> list[Word]:
                 size=row.size,
                 bold=all(g.bold for g in base),
                 raised=any(g.role == "sup" for g in group),
-                glyph_maps=tuple(sorted({g.mapped for g in group if g.mapped})),
             )
         )
     return words

@@ -80,11 +80,6 @@ class Line:
     def raised(self) -> bool:
         return any(w.raised for w in self.words)
 
-    @property
-    def glyph_maps(self) -> tuple[str, ...]:
-        return tuple(sorted({name for w in self.words for name in w.glyph_maps}))
-
-
 # --- running headers, footers and page numbers ------------------------------
 
 _PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)

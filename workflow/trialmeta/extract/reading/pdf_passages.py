@@ -219,15 +219,15 @@ def compose(lines: list[Line], kind: str, vocabulary: Vocabulary) -> Passage:
             if drop:
                 text = text[:-drop]
                 last = spans[-1]
-                spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox, last.glyph_maps)
+                spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox)
             text += separator
         start = len(text)
         text += piece
-        spans.append(Span(start, len(text), line.page, None, line.bbox, line.glyph_maps))
+        spans.append(Span(start, len(text), line.page, None, line.bbox))
     if text.endswith(SOFT_HYPHEN):  # a break offered at the passage's very end: nothing follows
         text = text[:-1]
         last = spans[-1]
-        spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox, last.glyph_maps)
+        spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox)
     return Passage(text, kind, tuple(spans))
 
 

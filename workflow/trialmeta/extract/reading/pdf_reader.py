@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -14,6 +15,7 @@ from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
 from .model import DocumentError, Passage, Span, Table
+from .ocr import ocr_pdf
 from .pdf_fonts import DEFAULT_GLYPH_MAP, FontEntry, load_glyph_map, page_fixes
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
@@ -42,6 +44,7 @@ class _Page:
     tables: list[TablePart]
     had_images: bool
     rotated_chars: int  # left out: margin notes, watermarks
+    reread: list[tuple[int, tuple[float, float, float, float], str]]  # glyphs the glyph map re-read
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class PdfContent:
     tables: tuple[Table, ...]
     removed: tuple[Passage, ...]
     warnings: tuple[str, ...]
+    ocr: str | None = None  # what read the text when the PDF had no text layer
+    reread: tuple[tuple[int, tuple[float, float, float, float], str], ...] = ()  # see Document.reread
 
 
 # A complete PDF ends with an end-of-file marker; writers may add a little after it.
@@ -169,6 +174,7 @@ def _rules(page, settings: ReadSettings) -> list[Rule]:
 
 def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry]) -> _Page:
     glyphs = glyphs_from_chars(page.chars, page_fixes(page.pdf, page, glyph_map))
+    reread = [(page.page_number, (g.x0, g.top, g.x1, g.bottom), g.mapped) for g in glyphs if g.mapped]
     rules = _rules(page, settings)
     tables = []
     boxes = ruled_table_boxes(page, settings) if glyphs and has_ruling(page, settings) else []
@@ -179,11 +185,11 @@ def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry]) ->
         tables = [ruled_table_part(page.page_number, bbox, cells, in_tables, settings) for bbox, cells in boxes]
     rows = [Line(page.page_number, tuple(words_of_row(row, settings)), row.size) for row in rows_from_glyphs(glyphs, settings)]
     rotated = sum(1 for char in page.chars if not char.get("upright", True) and not char["text"].isspace())
-    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated)
+    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated, reread)
 
 
 def _line_passage(line: Line, kind: str) -> Passage:
-    return Passage(line.text, kind, (Span(0, len(line.text), line.page, None, line.bbox, line.glyph_maps),))
+    return Passage(line.text, kind, (Span(0, len(line.text), line.page, None, line.bbox),))
 
 
 def _vocabulary(lines: list[Line], tables: list[TablePart]) -> Vocabulary:
@@ -248,7 +254,35 @@ def _tables(
     return tables
 
 
+class _NoTextLayer(Exception):
+    """No page of the PDF has text: a scan, for OCR to read."""
+
+
 def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
+    """The PDF's passages and tables; a PDF without a text layer is read by
+    OCR (`settings.ocr` "auto") or refused as image_only ("off")."""
+    try:
+        return _read_text_layer(path, data, settings)
+    except _NoTextLayer:
+        if settings.ocr == "off":
+            raise DocumentError(
+                "image_only", path,
+                "the PDF has no text layer (scanned pages or pictures of text) and OCR is off (ocr: off); "
+                "OCR is needed: set ocr: auto, or run ocrmypdf on it before reading",
+            ) from None
+    ocr_data, engine = ocr_pdf(path, data, settings)
+    try:
+        content = _read_text_layer(path, ocr_data, settings)
+    except _NoTextLayer:
+        raise DocumentError(
+            "no_text", path,
+            f"the PDF has no text layer and OCR ({engine}) found no text on its pages (blank pages, or pictures "
+            "without words); check that the scan holds the paper",
+        ) from None
+    return replace(content, ocr=engine, warnings=(f"no text layer: read by OCR ({engine})",) + content.warnings)
+
+
+def _read_text_layer(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
     warnings: list[str] = []
     pdf = _open(data, path)
     # before `with`: closing a pdfplumber PDF first builds every page (seconds for thousands)
@@ -279,16 +313,15 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
                 "unreadable", path, "all its text is set sideways (rotated), which this reader leaves out; "
                 "rotate the pages upright and save a copy",
             )
-        raise DocumentError(
-            "image_only", path,
-            "the PDF has no text layer (scanned pages or pictures of text); OCR is needed, e.g. ocrmypdf, before reading",
-        )
+        raise _NoTextLayer()
     for page in pages:
         if not page.rows and not page.tables:
             what = "only pictures (OCR is needed for its content)" if page.had_images else "no text"
             warnings.append(f"page {page.number} has {what}")
         if page.rotated_chars:
             warnings.append(f"page {page.number}: {page.rotated_chars} characters of rotated text left out")
+        for source, count in sorted(Counter(source for _, _, source in page.reread).items()):
+            warnings.append(f"page {page.number}: {count} symbol-font glyphs re-read by the {source} entry")
         unmapped = sum(len(_UNMAPPED_GLYPH.findall(line.text)) for line in page.rows)
         if unmapped:
             warnings.append(
@@ -320,5 +353,6 @@ def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: R
     passages, references = build_passages(stream, areas, vocabulary, settings)
     body_size = text_style(stream, settings).body_size
     tables = _tables(parts, {p.number: p.height for p in pages}, passages, vocabulary, settings, body_size)
-    return PdfContent(n_pages, tuple(passages), tuple(tables), tuple(removed + references), tuple(warnings))
+    reread = tuple(place for page in pages for place in page.reread)
+    return PdfContent(n_pages, tuple(passages), tuple(tables), tuple(removed + references), tuple(warnings), reread=reread)
 
