@@ -8,7 +8,7 @@ BBox = tuple[float, float, float, float]  # (x0, top, x1, bottom) in PDF points,
 
 # Passage kinds searched for numbers, and the kinds of `Document.removed`.
 SEARCHED_KINDS = ("title", "heading", "body", "caption")
-REMOVED_KINDS = ("running_header", "running_footer", "page_number", "references")
+REMOVED_KINDS = ("running_header", "running_footer", "page_number", "references", "watermark", "letter_spaced")
 
 
 def union_bbox(boxes) -> BBox | None:

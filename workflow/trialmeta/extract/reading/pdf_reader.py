@@ -19,6 +19,7 @@ from .ocr import ocr_pdf
 from .pdf_fonts import DEFAULT_GLYPH_MAP, FontEntry, load_glyph_map, page_fixes
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
+from .pdf_noise import split_letter_spaced, watermark_rows
 from .pdf_passages import TableArea, build_passages, text_style
 from .pdf_tables import (
     TablePart,
@@ -45,6 +46,7 @@ class _Page:
     had_images: bool
     rotated_chars: int  # left out: margin notes, watermarks
     reread: list[tuple[int, tuple[float, float, float, float], str]]  # glyphs the glyph map re-read
+    letter_spaced: list[Line]  # left out of the rows (pdf_noise)
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,14 @@ def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry]) ->
     if boxes:
         glyphs, in_tables = split_glyphs(glyphs, [bbox for bbox, _ in boxes])
         tables = [ruled_table_part(page.page_number, bbox, cells, in_tables, settings) for bbox, cells in boxes]
-    rows = [Line(page.page_number, tuple(words_of_row(row, settings)), row.size) for row in rows_from_glyphs(glyphs, settings)]
+    rows, letter_spaced = [], []
+    for row in rows_from_glyphs(glyphs, settings):
+        kept, runs = split_letter_spaced(Line(page.page_number, tuple(words_of_row(row, settings)), row.size), settings)
+        letter_spaced += runs
+        if kept is not None:
+            rows.append(kept)
     rotated = sum(1 for char in page.chars if not char.get("upright", True) and not char["text"].isspace())
-    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated, reread)
+    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated, reread, letter_spaced)
 
 
 def _line_passage(line: Line, kind: str) -> Passage:
@@ -332,7 +339,9 @@ def _read_text_layer(path: str, data: bytes, settings: ReadSettings) -> PdfConte
 
 def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: ReadSettings) -> PdfContent:
     running = running_rows([(p.height, p.rows, p.rules) for p in pages], settings)
-    removed = []
+    for place, kind in watermark_rows([(p.height, p.rows) for p in pages], settings).items():
+        running.setdefault(place, kind)
+    removed = [_line_passage(line, "letter_spaced") for page in pages for line in page.letter_spaced]
     stream: list[Line] = []
     parts: list[TablePart] = []
     for page_index, page in enumerate(pages):

@@ -61,6 +61,12 @@ class ReadSettings:
     header_rule_gap_ratio: float = 1.0
     # ... a rule at least this share of the header's width.
     header_rule_min_ratio: float = 0.5
+    # A line at the same place on at least this share of the pages (and on
+    # `running_min_pages`), outside the bands, is a watermark or banner.
+    watermark_page_share: float = 0.5
+    # This many single letters in a row, each a word of its own, are
+    # letter-spaced (a running head, a box title, a figure's axis letters).
+    letter_spaced_min_letters: int = 4
 
     # --- columns ------------------------------------------------------------
     # A column gutter is an empty vertical strip at least this wide ...
@@ -196,7 +202,7 @@ class ReadSettings:
         for name in (
             "script_size_ratio", "full_width_ratio", "column_fill_ratio", "footnote_rule_max_ratio",
             "caption_size_ratio", "gutter_crossing_share", "header_rule_min_ratio", "continued_table_top_ratio",
-            "aligned_first_column_max_ratio",
+            "aligned_first_column_max_ratio", "watermark_page_share",
         ):
             if getattr(self, name) > 1:
                 raise ValueError(f"ReadSettings.{name} is a share and must be at most 1")
