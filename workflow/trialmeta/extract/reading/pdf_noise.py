@@ -7,7 +7,8 @@
   words; they go to `Document.removed` as "letter_spaced".
 - Watermarks: a line printed at the same place on most pages outside the
   header and footer bands ("Downloaded from ... on <date>", a preprint
-  banner), digits ignored; removed as "watermark".
+  banner), digits ignored, among text that differs from page to page;
+  removed as "watermark".
 """
 
 from __future__ import annotations
@@ -59,9 +60,14 @@ def watermark_rows(pages: list[tuple[float, list[Line]]], settings: ReadSettings
             in_bands = line.bottom <= settings.header_band * height or line.top >= (1 - settings.footer_band) * height
             if not in_bands:
                 places[_place_key(line)].append((page_index, line_index))
+    repeated = [place for found in places.values() if len({page for page, _ in found}) >= needed for place in found]
+    # a watermark is a line or two among a page's own text; pages that repeat
+    # most of their lines are copies (a form, a test page), not watermarked
+    per_page = defaultdict(int)
+    for page_index, _ in repeated:
+        per_page[page_index] += 1
     return {
-        place: "watermark"
-        for found in places.values()
-        if len({page for page, _ in found}) >= needed
-        for place in found
+        (page_index, line_index): "watermark"
+        for page_index, line_index in repeated
+        if per_page[page_index] < 0.5 * len(pages[page_index][1])
     }
