@@ -77,7 +77,7 @@ def load_glyph_map(path: str | Path = DEFAULT_GLYPH_MAP) -> dict[str, FontEntry]
     return entries
 
 
-def _fonts_of(resources, seen: set, depth: int = 0):
+def fonts_of(resources, seen: set, depth: int = 0):
     """(object id, font dict) of the fonts a page or form uses."""
     resources = resolve1(resources) or {}
     if not isinstance(resources, dict):
@@ -98,7 +98,7 @@ def _fonts_of(resources, seen: set, depth: int = 0):
             xobject = resolve1(ref)
             attrs = getattr(xobject, "attrs", None)
             if attrs and resolve1(attrs.get("Resources")) is not None:
-                yield from _fonts_of(attrs.get("Resources"), seen, depth + 1)
+                yield from fonts_of(attrs.get("Resources"), seen, depth + 1)
 
 
 def _text_to_code(font) -> dict[str, int]:
@@ -119,7 +119,7 @@ def page_fixes(pdf, page, glyph_map: dict[str, FontEntry]) -> dict[str, dict[str
     if not glyph_map:
         return {}
     fixes: dict[str, dict[str, GlyphFix]] = {}
-    for objid, spec in _fonts_of(page.page_obj.resources, set()):
+    for objid, spec in fonts_of(page.page_obj.resources, set()):
         base = resolve1(spec.get("BaseFont"))
         name = getattr(base, "name", base)
         if not isinstance(name, str) or base_font_name(name) not in glyph_map:

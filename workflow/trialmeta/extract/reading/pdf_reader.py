@@ -176,7 +176,7 @@ def _rules(page, settings: ReadSettings) -> list[Rule]:
 
 def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry]) -> _Page:
     glyphs = glyphs_from_chars(page.chars, page_fixes(page.pdf, page, glyph_map))
-    reread = [(page.page_number, (g.x0, g.top, g.x1, g.bottom), g.mapped) for g in glyphs if g.mapped]
+    reread = [(page.page_number, tuple(round(v, 2) for v in (g.x0, g.top, g.x1, g.bottom)), g.mapped) for g in glyphs if g.mapped]
     rules = _rules(page, settings)
     tables = []
     boxes = ruled_table_boxes(page, settings) if glyphs and has_ruling(page, settings) else []
