@@ -64,6 +64,30 @@ def _check_tesseract(path: str, settings: ReadSettings) -> str:
     return tesseract
 
 
+# Signs outside the character set of Tesseract's English model (the tessdata
+# "eng" of Debian has no ≥, ≤ or ±) come out as the nearest sign it has.
+# Measured on text set in Vera at 300 dpi: "grade ≥3" -> "grade =3",
+# "(≥5% blasts)" -> "(=5% blasts)", "61.2% ± 14.0%" -> "61.2% + 14.0%",
+# "grade 1" -> "grade |"; "≤2" comes out as "S2" or "s2", which no number
+# reading takes for a sign, so it is left as it is. Each repair keeps the
+# text's length, so the passages' spans stay right. A true "=" is set with a
+# space on both sides ("n = 14") or none ("n=14"), never only after it; a
+# true "+" between two numbers with spaces is a sum, which results text does
+# not print between a percentage and a spread.
+OCR_SIGN_REPAIRS = (
+    (re.compile(r"(?<![^\s(\[])=(?=\d)"), "≥"),
+    (re.compile(r"(?<=\d%) \+ (?=\d)|(?<=\d) \+ (?=\d+(?:\.\d+)?%)|(?<=\d\.\d) \+ (?=\d+\.\d)"), " ± "),
+    (re.compile(r"(?<=\bgrade )\|(?=[\s,.;:)])", re.IGNORECASE), "1"),
+)
+
+
+def repair_signs(text: str) -> str:
+    """OCR text with the signs Tesseract's model cannot write put back (see OCR_SIGN_REPAIRS)."""
+    for pattern, sign in OCR_SIGN_REPAIRS:
+        text = pattern.sub(sign, text)
+    return text
+
+
 def ocr_pdf(path: str, data: bytes, settings: ReadSettings) -> tuple[bytes, str]:
     """(the PDF with a Tesseract text layer, what read it: "Tesseract 5.3.0 (eng) via OCRmyPDF 17.13.0")."""
     tesseract = _check_tesseract(path, settings)

@@ -10,18 +10,21 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 import pdfplumber
+import pypdfium2
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
 from .model import DocumentError, Passage, Span, Table
-from .ocr import ocr_pdf
+from .ocr import ocr_pdf, repair_signs
 from .pdf_fonts import DEFAULT_GLYPH_MAP, FontEntry, load_glyph_map, page_fixes
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
 from .pdf_noise import split_letter_spaced, watermark_rows
 from .pdf_passages import TableArea, build_passages, text_style
+from .scan_rules import scan_rules
 from .pdf_tables import (
+    ScanLines,
     TablePart,
     aligned_blocks,
     continues,
@@ -174,12 +177,15 @@ def _rules(page, settings: ReadSettings) -> list[Rule]:
     return rules
 
 
-def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry]) -> _Page:
+def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry], scanned: ScanLines | None = None) -> _Page:
+    """One page; `scanned` holds the rules found in the picture of a page read by OCR."""
     glyphs = glyphs_from_chars(page.chars, page_fixes(page.pdf, page, glyph_map))
     reread = [(page.page_number, tuple(round(v, 2) for v in (g.x0, g.top, g.x1, g.bottom)), g.mapped) for g in glyphs if g.mapped]
     rules = _rules(page, settings)
+    if scanned is not None:
+        rules += [Rule(x0, y, x1) for x0, y, x1 in scanned[0]]
     tables = []
-    boxes = ruled_table_boxes(page, settings) if glyphs and has_ruling(page, settings) else []
+    boxes = ruled_table_boxes(page, settings, scanned) if glyphs and has_ruling(page, settings, scanned) else []
     if glyphs and len(rules) >= 3:
         boxes += rule_table_boxes(rules, glyphs, [bbox for bbox, _ in boxes], settings)
     if boxes:
@@ -279,18 +285,25 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
             ) from None
     ocr_data, engine = ocr_pdf(path, data, settings)
     try:
-        content = _read_text_layer(path, ocr_data, settings)
+        content = _read_text_layer(path, ocr_data, settings, ocr=True)
     except _NoTextLayer:
         raise DocumentError(
             "no_text", path,
             f"the PDF has no text layer and OCR ({engine}) found no text on its pages (blank pages, or pictures "
             "without words); check that the scan holds the paper",
         ) from None
-    return replace(content, ocr=engine, warnings=(f"no text layer: read by OCR ({engine})",) + content.warnings)
+    passages = tuple(replace(p, text=repair_signs(p.text)) for p in content.passages)
+    tables = tuple(replace(t, rows=tuple(tuple(repair_signs(c) for c in row) for row in t.rows)) for t in content.tables)
+    return replace(
+        content, passages=passages, tables=tables, ocr=engine,
+        warnings=(f"no text layer: read by OCR ({engine})",) + content.warnings,
+    )
 
 
-def _read_text_layer(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
+def _read_text_layer(path: str, data: bytes, settings: ReadSettings, ocr: bool = False) -> PdfContent:
+    """The PDF's content from its text layer; `ocr`: the layer is OCR's, over page pictures."""
     warnings: list[str] = []
+    scan = pypdfium2.PdfDocument(data) if ocr else None  # rules are looked for in the pictures
     pdf = _open(data, path)
     # before `with`: closing a pdfplumber PDF first builds every page (seconds for thousands)
     _check_page_count(_declared_pages(pdf), path, settings)
@@ -306,7 +319,8 @@ def _read_text_layer(path: str, data: bytes, settings: ReadSettings) -> PdfConte
         for page in pdf.pages:
             _check_content_size(page, path, settings)
             try:
-                pages.append(_read_page(page, settings, glyph_map))
+                scanned = scan_rules(scan, page.page_number - 1) if scan is not None else None
+                pages.append(_read_page(page, settings, glyph_map, scanned))
             except Exception as err:  # pdfminer raises many kinds on damaged content
                 if _out_of_memory(err):
                     raise MemoryError(f"page {page.page_number}") from err  # the whole paper fails, not one page
