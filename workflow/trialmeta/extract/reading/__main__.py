@@ -41,7 +41,13 @@ def render_text(document: Document) -> str:
             page = first
             out.append(f"\n======== page {page} ========")
         out.append(f"--- block {number}: {passage.kind}, {_page_range(passage.spans)} ---")
-        out.append(passage.text)
+        start = 0
+        for span in passage.spans:  # a paragraph running on to the next page shows where it turns
+            if span.page is not None and span.page != page:
+                out.append(passage.text[start:span.start].rstrip())
+                out.append(f"======== page {span.page} (block {number} goes on) ========")
+                page, start = span.page, span.start
+        out.append(passage.text[start:])
     for number, table in enumerate(document.tables, start=1):
         where = f", page {table.page}" if table.page else ""
         out.append(f"\n======== table {number}{where}: {table.caption or 'no caption'} ========")
