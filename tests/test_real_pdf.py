@@ -137,3 +137,65 @@ def test_reader_command_names_the_problem_of_an_unreadable_file(tmp_path):
     path.write_bytes(b"")
     done = subprocess.run([sys.executable, "-m", "trialmeta.extract.reading", str(path)], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1 and "empty" in done.stderr and str(path) in done.stderr
+
+
+def _abstract_page(path: Path, side_labels: bool) -> None:
+    """Structured abstracts as congress prints and some journals set them.
+
+    side_labels: one abstract whose section labels stand in a strip left of
+    the text, level with a line of it. Otherwise: two numbered abstracts on
+    one page, the second starting mid-page right under the first's last line.
+    """
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    y = 780.0
+
+    def line(text, x=150.0, font="Helvetica", size=9.0):
+        nonlocal y
+        c.setFont(font, size)
+        c.drawString(x, y, text)
+        y -= 11.0
+
+    if side_labels:
+        sections = [
+            ("BACKGROUND", ["Relapse after CAR T cells is frequent and its timing is poorly", "described in adults with leukemia treated at one centre and"]),
+            ("METHODS", ["we followed every infused patient for two years and counted each", "relapse and death in the whole treated cohort of the study and"]),
+            ("RESULTS", ["complete remission was reached by 18 of 20 patients (90%) at", "day 28 and grade 3 or higher CRS occurred in 2 of 20 patients."]),
+        ]
+        for label, texts in sections:
+            c.setFont("Helvetica-Bold", 9.0)
+            c.drawString(60.0, y, label)
+            for text in texts:
+                line(text)
+    else:
+        for number, title, texts in (
+            ("1234", "First trial of a CD19 product", ["In this study 12 of 15 patients (80%) reached complete", "remission after one infusion of the product given here."]),
+            ("1235", "Second trial of a CD22 product", ["Of 30 treated patients, 21 (70%) reached complete", "remission by day 28 in the second trial reported here."]),
+        ):
+            line(f"{number} {title}", x=60.0, font="Helvetica-Bold")
+            for text in texts:
+                line(text, x=60.0)
+    c.showPage()
+    c.save()
+
+
+def test_side_labels_of_a_structured_abstract_stay_section_labels(tmp_path):
+    path = tmp_path / "labels.pdf"
+    _abstract_page(path, side_labels=True)
+    passages = read_document(path).passages
+    labels = [p.text for p in passages if p.kind == "heading"]
+    assert labels == ["BACKGROUND", "METHODS", "RESULTS"]
+    for passage in passages:  # no label read into a sentence
+        if passage.kind != "heading":
+            assert not re.search(r"BACKGROUND|METHODS|RESULTS", passage.text), passage.text
+    assert any(p.text.startswith("complete remission was reached by 18 of 20 patients") for p in passages)
+
+
+def test_two_abstracts_on_one_page_are_separate_blocks(tmp_path):
+    path = tmp_path / "two.pdf"
+    _abstract_page(path, side_labels=False)
+    passages = [p.text for p in read_document(path).passages]
+    assert not any("12 of 15" in text and "30 treated" in text for text in passages), passages
+    assert "1235 Second trial of a CD22 product" in passages

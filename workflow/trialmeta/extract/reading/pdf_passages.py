@@ -61,7 +61,7 @@ def text_style(lines: list[Line], settings: ReadSettings) -> _Style:
 
 
 def _heading_style(line: Line, style: _Style, settings: ReadSettings) -> bool:
-    return line.bold or line.size >= settings.heading_size_ratio * style.body_size
+    return line.bold or line.label or line.size >= settings.heading_size_ratio * style.body_size
 
 
 def _is_caption_start(line: Line, style: _Style, settings: ReadSettings) -> bool:

@@ -20,6 +20,7 @@ from .ocr import ocr_pdf, repair_signs
 from .pdf_fonts import DEFAULT_GLYPH_MAP, FontEntry, load_glyph_map, page_fixes
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
+from .pdf_labels import split_side_labels
 from .pdf_noise import split_letter_spaced, watermark_rows
 from .pdf_passages import TableArea, build_passages, text_style
 from .scan_rules import scan_rules
@@ -197,6 +198,7 @@ def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry], sc
         letter_spaced += runs
         if kept is not None:
             rows.append(kept)
+    rows = split_side_labels(rows, settings)
     rotated = sum(1 for char in page.chars if not char.get("upright", True) and not char["text"].isspace())
     return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated, reread, letter_spaced)
 

@@ -67,6 +67,10 @@ class ReadSettings:
     # This many single letters in a row, each a word of its own, are
     # letter-spaced (a running head, a box title, a figure's axis letters).
     letter_spaced_min_letters: int = 4
+    # Up to three bold or capitalised words at the start of a row, followed by
+    # a gap of this many font sizes and text starting at the page's text edge,
+    # are a structured abstract's section label set beside the text.
+    side_label_gap_ratio: float = 1.5
 
     # --- columns ------------------------------------------------------------
     # A column gutter is an empty vertical strip at least this wide ...
