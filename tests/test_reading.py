@@ -400,11 +400,11 @@ def test_truncated(tmp_path, share):
     assert error.kind == "truncated" and "ends early" in str(error)
 
 
-def test_image_only(tmp_path):
+def test_image_only_with_ocr_off(tmp_path):
     path = tmp_path / "scan.pdf"
     image_only_pdf(path)
-    error = _error(path)
-    assert error.kind == "image_only" and "OCR is needed" in str(error)
+    error = _error(path, ReadSettings(ocr="off"))
+    assert error.kind == "image_only" and "OCR is needed" in str(error) and "ocr: off" in str(error)
 
 
 def test_too_many_pages(tmp_path):

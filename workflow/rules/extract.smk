@@ -7,9 +7,16 @@
 from dataclasses import asdict
 
 from trialmeta.extract.limits import PaperLimits
+from trialmeta.extract.reading import ReadSettings
 
 # checked here, so a bad value stops the run before any job starts
 PAPER_LIMITS = PaperLimits(**config.get("paper_limits", {}))
+# how scanned PDFs are read; YAML and --config read a bare `off` as false
+READING = {
+    "ocr": "off" if config.get("ocr", "auto") in (False, "off") else "auto",
+    "ocr_language": config.get("ocr_language", "eng"),
+}
+ReadSettings(**READING)
 
 
 rule extract:
@@ -20,6 +27,7 @@ rule extract:
         results("extracted", "{paper}.json"),
     params:
         limits=asdict(PAPER_LIMITS),
+        reading=READING,
     conda:
         CONDA_ENV
     log:

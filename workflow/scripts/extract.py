@@ -12,7 +12,8 @@ from trialmeta.extract.limits import PaperLimits, extract_within_limits  # noqa:
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 record, reader_messages = extract_within_limits(
-    snakemake.input.paper, snakemake.input.lexicon, PaperLimits(**snakemake.params.limits)  # noqa: F821
+    snakemake.input.paper, snakemake.input.lexicon, PaperLimits(**snakemake.params.limits),  # noqa: F821
+    dict(snakemake.params.reading),  # noqa: F821
 )
 if reader_messages.strip():
     log.info("reader output:\n%s", reader_messages.rstrip())

@@ -23,6 +23,7 @@ from trialmeta.extract.reading import (
     ReadSettings,
     read_document,
 )
+from trialmeta.extract.reading.provenance import with_reading_provenance
 from trialmeta.extract.tables import candidates_from_tables, table_record
 
 
@@ -38,7 +39,8 @@ def _response_is_remission(document: Document, lexicon: Lexicon) -> bool:
 
 def extract_candidates(document: Document, lexicon: Lexicon) -> list[Candidate]:
     from_text = candidates_from_passages(document.passages, lexicon)
-    return from_text + candidates_from_tables(document.tables, lexicon, order_start=len(from_text) + 1)
+    found = from_text + candidates_from_tables(document.tables, lexicon, order_start=len(from_text) + 1)
+    return [with_reading_provenance(c, document) for c in found]  # OCR and glyph-map flags (reading/provenance.py)
 
 
 def candidate_record(candidate: Candidate) -> dict:

@@ -62,9 +62,13 @@ def failed_record(path: str, lexicon_path: str, kind: str, message: str) -> dict
     return record_of_failure(path, lexicon_path, kind, f"{path}: {message}")
 
 
-def extract_within_limits(path: str, lexicon_path: str, limits: PaperLimits = PaperLimits()) -> tuple[dict, str]:
+def extract_within_limits(
+    path: str, lexicon_path: str, limits: PaperLimits = PaperLimits(), reading: dict | None = None
+) -> tuple[dict, str]:
     """The extraction record of one paper, computed in a child process within `limits`,
-    and what the child wrote to stderr (for the job's log).
+    and what the child wrote to stderr (for the job's log). `reading` holds
+    ReadSettings fields of the config (ocr, ocr_language); OCR runs in the
+    child, so the limits hold for it too.
 
     Exceeding a limit, running out of memory or crashing gives a failed record
     (error kinds ``time_limit``, ``memory_limit``, ``crashed``,
@@ -76,7 +80,10 @@ def extract_within_limits(path: str, lexicon_path: str, limits: PaperLimits = Pa
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory(prefix="trialmeta-extract-") as scratch:
         out = os.path.join(scratch, "record.json")
-        request = {"path": path, "lexicon": lexicon_path, "limits": asdict(limits), "out": out, "parent": os.getpid()}
+        request = {
+            "path": path, "lexicon": lexicon_path, "limits": asdict(limits), "reading": dict(reading or {}),
+            "out": out, "parent": os.getpid(),
+        }
         try:
             done = subprocess.run(
                 [sys.executable, "-m", "trialmeta.extract.limits", json.dumps(request)],
@@ -180,7 +187,7 @@ def _child(argument: str) -> int:
 
     limits = PaperLimits(**request["limits"])
     lexicon = load_lexicon(request["lexicon"])
-    settings = ReadSettings(max_pages=limits.max_pages)
+    settings = ReadSettings(max_pages=limits.max_pages, **request["reading"])
     _set_limits(limits)
     try:
         record = extract_paper(request["path"], lexicon, settings)

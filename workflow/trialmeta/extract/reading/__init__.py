@@ -23,8 +23,17 @@ __all__ = ["Document", "DocumentError", "Passage", "ReadSettings", "Span", "Tabl
 _MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
 
 
-def _is_pdf(data: bytes) -> bool:
-    # the PDF header may follow a little junk (the format allows 1024 bytes)
+_TEXT_SUFFIXES = {".txt"} | _MARKDOWN_SUFFIXES
+
+
+def _is_pdf(data: bytes, suffix: str) -> bool:
+    """The file's kind follows its name and its first bytes: a .txt or .md
+    file is text even when its first kilobyte quotes "%PDF-" (a paper about
+    file formats, a pasted header), unless it starts as a PDF does; other
+    names are PDFs when the header is in the first kilobyte (the format
+    allows a little junk before it)."""
+    if suffix in _TEXT_SUFFIXES:
+        return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-")
     return b"%PDF-" in data[:1024]
 
 
@@ -45,11 +54,12 @@ def read_document(path: str | os.PathLike, settings: ReadSettings = ReadSettings
         raise DocumentError("empty", name, "is empty (0 bytes); download or export it again")
     sha256 = hashlib.sha256(data).hexdigest()
     suffix = Path(name).suffix.lower()
-    if _is_pdf(data):
+    if _is_pdf(data, suffix):
         content = read_pdf(name, data, settings)
         return Document(
             path=name, sha256=sha256, kind="pdf", n_pages=content.n_pages, passages=content.passages,
-            tables=content.tables, removed=content.removed, warnings=content.warnings,
+            tables=content.tables, removed=content.removed, warnings=content.warnings, ocr=content.ocr,
+            reread=content.reread,
         )
     if suffix == ".pdf":
         raise DocumentError("not_pdf", name, _not_pdf_message(data))

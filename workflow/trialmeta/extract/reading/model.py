@@ -8,7 +8,7 @@ BBox = tuple[float, float, float, float]  # (x0, top, x1, bottom) in PDF points,
 
 # Passage kinds searched for numbers, and the kinds of `Document.removed`.
 SEARCHED_KINDS = ("title", "heading", "body", "caption")
-REMOVED_KINDS = ("running_header", "running_footer", "page_number", "references")
+REMOVED_KINDS = ("running_header", "running_footer", "page_number", "references", "watermark", "letter_spaced")
 
 
 def union_bbox(boxes) -> BBox | None:
@@ -85,6 +85,9 @@ class Document:
     tables: tuple[Table, ...]
     removed: tuple[Passage, ...]  # running headers/footers, page numbers, reference list; not searched
     warnings: tuple[str, ...]
+    ocr: str | None = None  # a PDF without a text layer: what read it ("Tesseract 5.3.0 (eng) via OCRmyPDF ...")
+    # characters a glyph map re-read (pdf_fonts): (page, box of the glyph, "glyph_map:<font>")
+    reread: tuple[tuple[int, BBox, str], ...] = ()
 
 
 ERROR_KINDS = (
@@ -94,6 +97,8 @@ ERROR_KINDS = (
     "encrypted",
     "truncated",
     "image_only",
+    "no_text",
+    "ocr_unavailable",
     "not_utf8",
     "binary",
     "too_many_pages",

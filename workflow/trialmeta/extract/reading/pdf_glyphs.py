@@ -13,8 +13,9 @@ import bisect
 import functools
 from dataclasses import dataclass, field
 
+from .pdf_fonts import GlyphFix
 from .settings import ReadSettings
-from .text_rules import normalise_chars, superscript_notation
+from .text_rules import drop_soft_hyphens, normalise_chars, superscript_notation
 
 # Share of the font size below the baseline that a glyph box reaches
 # (the descent of common text fonts); used to compare baselines of glyphs of
@@ -37,6 +38,7 @@ class Glyph:
     size: float
     bold: bool
     role: str = "base"  # "base" | "sup" | "sub"
+    mapped: str | None = None  # the glyph map entry that gave `text` (see pdf_fonts)
 
 
 @dataclass(slots=True)
@@ -93,15 +95,20 @@ def is_bold(fontname: str) -> bool:
     return any(marker in name for marker in _BOLD_MARKERS)
 
 
-def glyphs_from_chars(chars: list[dict]) -> list[Glyph]:
+def glyphs_from_chars(chars: list[dict], fixes: dict[str, dict[str, GlyphFix]] | None = None) -> list[Glyph]:
     """Upright characters as glyphs; rotated text (margin notes, watermarks) is
-    left out, and characters drawn twice at the same place (fake bold) once."""
+    left out, and characters drawn twice at the same place (fake bold) once.
+    `fixes` (from `pdf_fonts.page_fixes`) replaces what symbol fonts without a
+    right Unicode map read as, before anything else sees the text."""
     glyphs = []
     seen = set()
+    fixes = fixes or {}
     for char in chars:
         if not char.get("upright", True):
             continue
-        text = char["text"] if char["text"].isascii() else normalise_chars(char["text"])
+        fix = fixes.get(char.get("fontname", ""), {}).get(char["text"]) if fixes else None
+        raw = fix.text if fix else char["text"]
+        text = raw if raw.isascii() else normalise_chars(raw)
         if not text:
             continue
         if text.isspace():
@@ -120,6 +127,7 @@ def glyphs_from_chars(chars: list[dict]) -> list[Glyph]:
                 bottom=char["bottom"],
                 size=round(size, 2),
                 bold=is_bold(char.get("fontname", "")),
+                mapped=fix.source if fix else None,
             )
         )
     return glyphs
@@ -256,7 +264,7 @@ def _render(glyphs: list[Glyph]) -> str:
         script = "".join(g.text for g in glyphs[index:end])
         text += superscript_notation(text, script)
         index = end
-    return text.rstrip()
+    return drop_soft_hyphens(text.rstrip())
 
 
 def words_of_row(row: Row, settings: ReadSettings) -> list[Word]:

@@ -47,6 +47,7 @@ class Line:
     size: float  # font size of the base text
     column: tuple[float, float] = (0.0, 0.0)  # left and right edge of the column the line is set in
     footnote: bool = False
+    label: bool = False  # a structured abstract's section label set beside the text (pdf_labels)
 
     @property
     def text(self) -> str:
@@ -79,7 +80,6 @@ class Line:
     @property
     def raised(self) -> bool:
         return any(w.raised for w in self.words)
-
 
 # --- running headers, footers and page numbers ------------------------------
 

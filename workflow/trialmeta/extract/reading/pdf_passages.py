@@ -17,7 +17,7 @@ from .model import BBox, Passage, Span
 from .pdf_layout import Line
 from .references import ENTRY_NUMBER, split_references
 from .settings import ReadSettings
-from .text_rules import Vocabulary, line_joint
+from .text_rules import SOFT_HYPHEN, Vocabulary, line_joint
 
 # "Table 2", "Fig. 1", "Figure 3B", "Supplementary Table S1" at the start of a caption
 _CAPTION_LABEL = re.compile(
@@ -61,7 +61,7 @@ def text_style(lines: list[Line], settings: ReadSettings) -> _Style:
 
 
 def _heading_style(line: Line, style: _Style, settings: ReadSettings) -> bool:
-    return line.bold or line.size >= settings.heading_size_ratio * style.body_size
+    return line.bold or line.label or line.size >= settings.heading_size_ratio * style.body_size
 
 
 def _is_caption_start(line: Line, style: _Style, settings: ReadSettings) -> bool:
@@ -224,6 +224,10 @@ def compose(lines: list[Line], kind: str, vocabulary: Vocabulary) -> Passage:
         start = len(text)
         text += piece
         spans.append(Span(start, len(text), line.page, None, line.bbox))
+    if text.endswith(SOFT_HYPHEN):  # a break offered at the passage's very end: nothing follows
+        text = text[:-1]
+        last = spans[-1]
+        spans[-1] = Span(last.start, min(last.end, len(text)), last.page, last.line, last.bbox)
     return Passage(text, kind, tuple(spans))
 
 

@@ -6,18 +6,26 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 import pdfplumber
+import pypdfium2
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
 from .model import DocumentError, Passage, Span, Table
+from .ocr import ocr_pdf, repair_signs
+from .pdf_fonts import DEFAULT_GLYPH_MAP, FontEntry, load_glyph_map, page_fixes
 from .pdf_glyphs import glyphs_from_chars, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Obstacle, Rule, mark_footnotes, order_lines, running_rows
+from .pdf_labels import split_side_labels
+from .pdf_noise import split_letter_spaced, watermark_rows
 from .pdf_passages import TableArea, build_passages, text_style
+from .scan_rules import scan_rules
 from .pdf_tables import (
+    ScanLines,
     TablePart,
     aligned_blocks,
     continues,
@@ -41,6 +49,8 @@ class _Page:
     tables: list[TablePart]
     had_images: bool
     rotated_chars: int  # left out: margin notes, watermarks
+    reread: list[tuple[int, tuple[float, float, float, float], str]]  # glyphs the glyph map re-read
+    letter_spaced: list[Line]  # left out of the rows (pdf_noise)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class PdfContent:
     tables: tuple[Table, ...]
     removed: tuple[Passage, ...]
     warnings: tuple[str, ...]
+    ocr: str | None = None  # what read the text when the PDF had no text layer
+    reread: tuple[tuple[int, tuple[float, float, float, float], str], ...] = ()  # see Document.reread
 
 
 # A complete PDF ends with an end-of-file marker; writers may add a little after it.
@@ -166,19 +178,29 @@ def _rules(page, settings: ReadSettings) -> list[Rule]:
     return rules
 
 
-def _read_page(page, settings: ReadSettings) -> _Page:
-    glyphs = glyphs_from_chars(page.chars)
+def _read_page(page, settings: ReadSettings, glyph_map: dict[str, FontEntry], scanned: ScanLines | None = None) -> _Page:
+    """One page; `scanned` holds the rules found in the picture of a page read by OCR."""
+    glyphs = glyphs_from_chars(page.chars, page_fixes(page.pdf, page, glyph_map))
+    reread = [(page.page_number, tuple(round(v, 2) for v in (g.x0, g.top, g.x1, g.bottom)), g.mapped) for g in glyphs if g.mapped]
     rules = _rules(page, settings)
+    if scanned is not None:
+        rules += [Rule(x0, y, x1) for x0, y, x1 in scanned[0]]
     tables = []
-    boxes = ruled_table_boxes(page, settings) if glyphs and has_ruling(page, settings) else []
+    boxes = ruled_table_boxes(page, settings, scanned) if glyphs and has_ruling(page, settings, scanned) else []
     if glyphs and len(rules) >= 3:
         boxes += rule_table_boxes(rules, glyphs, [bbox for bbox, _ in boxes], settings)
     if boxes:
         glyphs, in_tables = split_glyphs(glyphs, [bbox for bbox, _ in boxes])
         tables = [ruled_table_part(page.page_number, bbox, cells, in_tables, settings) for bbox, cells in boxes]
-    rows = [Line(page.page_number, tuple(words_of_row(row, settings)), row.size) for row in rows_from_glyphs(glyphs, settings)]
+    rows, letter_spaced = [], []
+    for row in rows_from_glyphs(glyphs, settings):
+        kept, runs = split_letter_spaced(Line(page.page_number, tuple(words_of_row(row, settings)), row.size), settings)
+        letter_spaced += runs
+        if kept is not None:
+            rows.append(kept)
+    rows = split_side_labels(rows, settings)
     rotated = sum(1 for char in page.chars if not char.get("upright", True) and not char["text"].isspace())
-    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated)
+    return _Page(page.page_number, page.height, rows, rules, tables, bool(page.images), rotated, reread, letter_spaced)
 
 
 def _line_passage(line: Line, kind: str) -> Passage:
@@ -247,8 +269,43 @@ def _tables(
     return tables
 
 
+class _NoTextLayer(Exception):
+    """No page of the PDF has text: a scan, for OCR to read."""
+
+
 def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
+    """The PDF's passages and tables; a PDF without a text layer is read by
+    OCR (`settings.ocr` "auto") or refused as image_only ("off")."""
+    try:
+        return _read_text_layer(path, data, settings)
+    except _NoTextLayer:
+        if settings.ocr == "off":
+            raise DocumentError(
+                "image_only", path,
+                "the PDF has no text layer (scanned pages or pictures of text) and OCR is off (ocr: off); "
+                "OCR is needed: set ocr: auto, or run ocrmypdf on it before reading",
+            ) from None
+    ocr_data, engine = ocr_pdf(path, data, settings)
+    try:
+        content = _read_text_layer(path, ocr_data, settings, ocr=True)
+    except _NoTextLayer:
+        raise DocumentError(
+            "no_text", path,
+            f"the PDF has no text layer and OCR ({engine}) found no text on its pages (blank pages, or pictures "
+            "without words); check that the scan holds the paper",
+        ) from None
+    passages = tuple(replace(p, text=repair_signs(p.text)) for p in content.passages)
+    tables = tuple(replace(t, rows=tuple(tuple(repair_signs(c) for c in row) for row in t.rows)) for t in content.tables)
+    return replace(
+        content, passages=passages, tables=tables, ocr=engine,
+        warnings=(f"no text layer: read by OCR ({engine})",) + content.warnings,
+    )
+
+
+def _read_text_layer(path: str, data: bytes, settings: ReadSettings, ocr: bool = False) -> PdfContent:
+    """The PDF's content from its text layer; `ocr`: the layer is OCR's, over page pictures."""
     warnings: list[str] = []
+    scan = pypdfium2.PdfDocument(data) if ocr else None  # rules are looked for in the pictures
     pdf = _open(data, path)
     # before `with`: closing a pdfplumber PDF first builds every page (seconds for thousands)
     _check_page_count(_declared_pages(pdf), path, settings)
@@ -259,11 +316,13 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
             kind = "truncated" if _truncated(data) else "unreadable"
             raise DocumentError(kind, path, f"the PDF's page list cannot be read ({err!r})") from err
         _check_page_count(n_pages, path, settings)
+        glyph_map = load_glyph_map(settings.glyph_map or DEFAULT_GLYPH_MAP)
         pages: list[_Page] = []
         for page in pdf.pages:
             _check_content_size(page, path, settings)
             try:
-                pages.append(_read_page(page, settings))
+                scanned = scan_rules(scan, page.page_number - 1) if scan is not None else None
+                pages.append(_read_page(page, settings, glyph_map, scanned))
             except Exception as err:  # pdfminer raises many kinds on damaged content
                 if _out_of_memory(err):
                     raise MemoryError(f"page {page.page_number}") from err  # the whole paper fails, not one page
@@ -277,16 +336,15 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
                 "unreadable", path, "all its text is set sideways (rotated), which this reader leaves out; "
                 "rotate the pages upright and save a copy",
             )
-        raise DocumentError(
-            "image_only", path,
-            "the PDF has no text layer (scanned pages or pictures of text); OCR is needed, e.g. ocrmypdf, before reading",
-        )
+        raise _NoTextLayer()
     for page in pages:
         if not page.rows and not page.tables:
             what = "only pictures (OCR is needed for its content)" if page.had_images else "no text"
             warnings.append(f"page {page.number} has {what}")
         if page.rotated_chars:
             warnings.append(f"page {page.number}: {page.rotated_chars} characters of rotated text left out")
+        for source, count in sorted(Counter(source for _, _, source in page.reread).items()):
+            warnings.append(f"page {page.number}: {count} symbol-font glyphs re-read by the {source} entry")
         unmapped = sum(len(_UNMAPPED_GLYPH.findall(line.text)) for line in page.rows)
         if unmapped:
             warnings.append(
@@ -297,7 +355,9 @@ def read_pdf(path: str, data: bytes, settings: ReadSettings) -> PdfContent:
 
 def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: ReadSettings) -> PdfContent:
     running = running_rows([(p.height, p.rows, p.rules) for p in pages], settings)
-    removed = []
+    for place, kind in watermark_rows([(p.height, p.rows) for p in pages], settings).items():
+        running.setdefault(place, kind)
+    removed = [_line_passage(line, "letter_spaced") for page in pages for line in page.letter_spaced]
     stream: list[Line] = []
     parts: list[TablePart] = []
     for page_index, page in enumerate(pages):
@@ -318,5 +378,6 @@ def _assemble(pages: list[_Page], n_pages: int, warnings: list[str], settings: R
     passages, references = build_passages(stream, areas, vocabulary, settings)
     body_size = text_style(stream, settings).body_size
     tables = _tables(parts, {p.number: p.height for p in pages}, passages, vocabulary, settings, body_size)
-    return PdfContent(n_pages, tuple(passages), tuple(tables), tuple(removed + references), tuple(warnings))
+    reread = tuple(place for page in pages for place in page.reread)
+    return PdfContent(n_pages, tuple(passages), tuple(tables), tuple(removed + references), tuple(warnings), reread=reread)
 

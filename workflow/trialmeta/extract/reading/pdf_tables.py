@@ -24,6 +24,9 @@ from .text_rules import (
     superscript_notation,
 )
 
+# Rules found in a scan's picture (scan_rules): horizontal (x0, y, x1), vertical (x, top, bottom)
+ScanLines = tuple[list[tuple[float, float, float]], list[tuple[float, float, float]]]
+
 
 @dataclass(frozen=True)
 class TablePart:
@@ -39,17 +42,38 @@ class TablePart:
 # --- ruled tables -------------------------------------------------------------
 
 
-def has_ruling(page, settings: ReadSettings) -> bool:
+def has_ruling(page, settings: ReadSettings, scanned: ScanLines | None = None) -> bool:
     """Whether a page draws enough lines to hold a ruled table (finding tables
     is skipped on the others: it is the costly step)."""
+    if scanned is not None:  # the finder needs rules both ways (one-way rules: rule_table_boxes)
+        horizontal, vertical = scanned
+        return min(len(horizontal), len(vertical)) >= 2 and len(horizontal) + len(vertical) >= settings.ruling_min_edges
     return len(page.lines) + len(page.rects) >= settings.ruling_min_edges
 
 
-def ruled_table_boxes(page, settings: ReadSettings) -> list[tuple[BBox, tuple[tuple[BBox | None, ...], ...]]]:
-    """(table box, cell boxes by row) of each ruled table on the page. A
+def _explicit_lines(scanned: ScanLines) -> dict:
+    """pdfplumber table settings that take the rules found in a scan's picture as the page's lines."""
+    horizontal, vertical = scanned
+    line = {"object_type": "line"}
+    return {
+        "vertical_strategy": "explicit", "horizontal_strategy": "explicit",
+        "explicit_horizontal_lines": [
+            {**line, "x0": a, "x1": b, "top": y, "bottom": y, "width": b - a, "height": 0.0} for a, y, b in horizontal
+        ],
+        "explicit_vertical_lines": [
+            {**line, "x0": x, "x1": x, "top": a, "bottom": b, "width": 0.0, "height": b - a} for x, a, b in vertical
+        ],
+    }
+
+
+def ruled_table_boxes(
+    page, settings: ReadSettings, scanned: ScanLines | None = None
+) -> list[tuple[BBox, tuple[tuple[BBox | None, ...], ...]]]:
+    """(table box, cell boxes by row) of each ruled table on the page (its
+    rules drawn as lines, or found in the picture of a scan: `scanned`). A
     table at the top of a page may have fewer rows: it can continue one."""
     found = []
-    for table in page.find_tables():
+    for table in page.find_tables(_explicit_lines(scanned) if scanned is not None else None):
         cells = tuple(tuple(tuple(c) if c is not None else None for c in row.cells) for row in table.rows)
         n_columns = max((len(row) for row in cells), default=0)
         at_top = table.bbox[1] < settings.continued_table_top_ratio * page.height

@@ -12,6 +12,7 @@ from .settings import ReadSettings
 from .text_rules import (
     Vocabulary,
     collapse_spaces,
+    drop_soft_hyphens,
     line_joint,
     normalise_chars,
     restore_unicode_superscripts,
@@ -124,7 +125,7 @@ def _split_tables(block: tuple[tuple[int, str], ...], markdown: bool) -> list[_B
 
 
 def _clean(text: str, markdown: bool) -> str:
-    text = restore_unicode_superscripts(normalise_chars(text))
+    text = restore_unicode_superscripts(normalise_chars(drop_soft_hyphens(text.rstrip())))
     return _clean_markdown(text) if markdown else text
 
 

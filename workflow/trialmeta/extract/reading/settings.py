@@ -6,7 +6,12 @@ to the font size of the text concerned, or to the page where noted).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
+
+OCR_MODES = ("auto", "off")
+# Tesseract language codes ("eng", "chi_sim", "deu") joined by "+"
+_OCR_LANGUAGE = re.compile(r"^[a-z]{3}(_[a-z]+)?(\+[a-z]{3}(_[a-z]+)?)*$")
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,14 @@ class ReadSettings:
     # journal pages hold tens of kilobytes, pages with detailed vector figures a few megabytes.
     max_page_content_bytes: int = 20_000_000
     drop_references: bool = True  # move the reference list to Document.removed
+    # The glyph map for symbol fonts without a right Unicode map (pdf_fonts);
+    # "" is the one shipped beside the reader (glyph_map.yaml).
+    glyph_map: str = ""
+    # A PDF without a text layer: "auto" reads it by OCR (OCRmyPDF over
+    # Tesseract, language `ocr_language`, Tesseract's code such as "eng" or
+    # "eng+fra"); "off" refuses it as image_only.
+    ocr: str = "auto"
+    ocr_language: str = "eng"
 
     # --- glyphs, rows and words ------------------------------------------
     # Glyph bottoms within this share of the font size sit on the same row.
@@ -48,6 +61,16 @@ class ReadSettings:
     header_rule_gap_ratio: float = 1.0
     # ... a rule at least this share of the header's width.
     header_rule_min_ratio: float = 0.5
+    # A line at the same place on at least this share of the pages (and on
+    # `running_min_pages`), outside the bands, is a watermark or banner.
+    watermark_page_share: float = 0.5
+    # This many single letters in a row, each a word of its own, are
+    # letter-spaced (a running head, a box title, a figure's axis letters).
+    letter_spaced_min_letters: int = 4
+    # Up to three bold or capitalised words at the start of a row, followed by
+    # a gap of this many font sizes and text starting at the page's text edge,
+    # are a structured abstract's section label set beside the text.
+    side_label_gap_ratio: float = 1.5
 
     # --- columns ------------------------------------------------------------
     # A column gutter is an empty vertical strip at least this wide ...
@@ -154,8 +177,19 @@ class ReadSettings:
     binary_control_bytes: int = 8
 
     def __post_init__(self) -> None:
+        if self.ocr not in OCR_MODES:
+            raise ValueError(f"ReadSettings.ocr must be one of {', '.join(OCR_MODES)}, not {self.ocr!r}")
+        if not isinstance(self.ocr_language, str) or not _OCR_LANGUAGE.match(self.ocr_language):
+            raise ValueError(
+                f"ReadSettings.ocr_language must be Tesseract language codes joined by '+' (eng, eng+deu), "
+                f"not {self.ocr_language!r}"
+            )
+        if not isinstance(self.glyph_map, str):
+            raise ValueError(f"ReadSettings.glyph_map must be a file path or '', not {self.glyph_map!r}")
         for field in fields(self):
             value = getattr(self, field.name)
+            if field.type in ("str", str):
+                continue
             if field.type in ("bool", bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"ReadSettings.{field.name} must be True or False, not {value!r}")
@@ -172,7 +206,7 @@ class ReadSettings:
         for name in (
             "script_size_ratio", "full_width_ratio", "column_fill_ratio", "footnote_rule_max_ratio",
             "caption_size_ratio", "gutter_crossing_share", "header_rule_min_ratio", "continued_table_top_ratio",
-            "aligned_first_column_max_ratio",
+            "aligned_first_column_max_ratio", "watermark_page_share",
         ):
             if getattr(self, name) > 1:
                 raise ValueError(f"ReadSettings.{name} is a share and must be at most 1")

@@ -37,6 +37,14 @@ _CHAR_MAP = str.maketrans(
 
 SOFT_HYPHEN = "\u00ad"
 HYPHEN = "-"
+# A soft hyphen marks where a word may break; only one at a line end has
+# broken it (line_joint joins the halves), elsewhere it is invisible.
+_INNER_SOFT_HYPHEN = re.compile(SOFT_HYPHEN + r"+(?!$)")
+
+
+def drop_soft_hyphens(text: str) -> str:
+    """Soft hyphens removed except one ending the text (a line's last word)."""
+    return _INNER_SOFT_HYPHEN.sub("", text) if SOFT_HYPHEN in text else text
 
 
 # Inline TeX that text exported from publishers' XML keeps ("$61.2\% \pm 14.0\%$"):
