@@ -106,4 +106,6 @@ def final_outputs():
         *figure_files("png"),
         *figure_files("svg"),
         results("report.html"),
+        *review_outputs(),
+        *agreement_outputs(),
     ]

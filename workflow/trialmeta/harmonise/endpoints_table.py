@@ -18,7 +18,7 @@ from trialmeta.harmonise.table import ENDPOINT_COLUMNS, ENDPOINTS, PROPORTIONS, 
 
 INTEGER_COLUMNS = ("events", "total", "page")
 NUMBER_COLUMNS = ("landmark_months", "estimate", "ci_low", "ci_high", "se")
-SOURCES = ("extracted", "curated", "table")
+SOURCES = ("extracted", "verified", "curated", "table")
 
 _NUMBER_OR_EMPTY = {"type": ["number", "null"]}
 ROW_SCHEMA = {

@@ -62,7 +62,13 @@ DEFAULT_SETTINGS = {
     "denominator": ["treated", "evaluable", "enrolled"],
     "duplicate_rule": "latest_full_report",
     "duplicate_min_matches": 3,
+    "pool_only_verified": False,
 }
+# Sources of a value a person checked: accepted as extracted (verified), or changed or added (curated).
+VERIFIED_SOURCES = ("verified", "curated")
+# With harmonise.pool_only_verified, a value no reviewer checked carries this flag and is not pooled.
+UNVERIFIED_FLAG = "not_verified"
+UNVERIFIED_REASON = "not verified by a reviewer (harmonise.pool_only_verified)"
 VALUE_FIELDS = ("events", "total", "estimate", "ci_low", "ci_high", "se", "page")
 # Context that marks a value as not describing the whole cohort.
 PARTIAL_CONTEXT = ("subgroup", "background", "baseline", "mild_only")
@@ -267,7 +273,8 @@ def _apply_decision(decision: Decision, rows: dict, candidates: list[dict], base
     else:  # override or add over an extracted value
         new = copy.deepcopy(old)
         _set_values(new, decision.values)
-    new.values["source"] = "curated"
+    # the extractor's own choice confirmed as it was is verified; any other decision makes the value the curator's
+    new.values["source"] = "verified" if decision.decision == "accept" and not decision.values else "curated"
     new.denominator = decision.denominator
     # audited once values are derived, so the trail compares what the table shows
     new.replaced, new.decided = old, (decision, curation.file)
@@ -546,6 +553,8 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
         if row.decided is not None:
             _audit_decision(row, before, audit)
         _other_values(row, candidates, base)
+        if settings["pool_only_verified"] and row.values["source"] not in VERIFIED_SOURCES:
+            row.note(UNVERIFIED_FLAG)
     relapses, responders = rows.get(("relapse", None)), rows.get(("cr_cri", None))
     if relapses and responders and not _missing(relapses.values["events"]) and not _missing(responders.values["events"]):
         if relapses.values["events"] > responders.values["events"]:
@@ -664,6 +673,8 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
             excluded.append({"study": row["study"], "reason": "same trial as " + duplicate[0][len(DUPLICATE_FLAG):]})
         elif blocking:
             excluded.append({"study": row["study"], "reason": "impossible value: " + ", ".join(sorted(blocking))})
+        elif UNVERIFIED_FLAG in flags:
+            excluded.append({"study": row["study"], "reason": UNVERIFIED_REASON})
         elif pd.isna(row["events"]) or pd.isna(row["total"]) or row["total"] == 0:
             excluded.append({"study": row["study"], "reason": "no events/total reported or derivable"})
         else:
