@@ -35,7 +35,10 @@ def reviewer_files(wildcards=None):
 def agreement_outputs():
     if not REVIEWER_DIRS:
         return []
-    return [results("tables", "agreement.csv"), results("tables", "agreement_summary.csv")]
+    return [
+        results("tables", "agreement.csv"),
+        results("tables", "agreement_summary.csv"),
+    ]
 
 
 rule review_page:
@@ -45,17 +48,17 @@ rule review_page:
         curation=paper_curation_file,
     output:
         results("review", "{paper}.html"),
-    params:
-        dpi=config["review"]["crop_dpi"],
-    conda:
-        CONDA_ENV
     log:
         results("logs", "review", "{paper}.log"),
     benchmark:
         results("logs", "benchmarks", "review", "{paper}.tsv")
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=600,
         runtime=5,
+    params:
+        dpi=config["review"]["crop_dpi"],
     script:
         "../scripts/review.py"
 
@@ -66,17 +69,17 @@ rule review_index:
         curation=curation_files,
     output:
         results("review", "index.html"),
-    params:
-        curation_dir=CURATION_DIR,
-    conda:
-        CONDA_ENV
     log:
         results("logs", "review", "index.log"),
     benchmark:
         results("logs", "benchmarks", "review", "index.tsv")
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=600,
         runtime=5,
+    params:
+        curation_dir=CURATION_DIR,
     script:
         "../scripts/review.py"
 
@@ -85,22 +88,24 @@ rule agreement:
     input:
         sources=harmonise_sources,
         curation=reviewer_files,
-        curation_schema=os.path.join(workflow.basedir, "workflow", "schemas", "curation.schema.yaml"),
+        curation_schema=os.path.join(
+            workflow.basedir, "workflow", "schemas", "curation.schema.yaml"
+        ),
     output:
         agreement=results("tables", "agreement.csv"),
         summary=results("tables", "agreement_summary.csv"),
-    params:
-        reviewer_dirs=REVIEWER_DIRS,
-        endpoints_table=ENDPOINTS_TABLE,
-        settings=config["harmonise"],
-    conda:
-        CONDA_ENV
     log:
         results("logs", "agreement.log"),
     benchmark:
         results("logs", "benchmarks", "agreement.tsv")
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        reviewer_dirs=REVIEWER_DIRS,
+        endpoints_table=ENDPOINTS_TABLE,
+        settings=config["harmonise"],
     script:
         "../scripts/agreement.py"

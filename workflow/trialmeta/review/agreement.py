@@ -86,7 +86,8 @@ def kappa(first: list[str], second: list[str]) -> float | None:
         table[index[a], index[b]] += 1
     if len(categories) < 2:
         return None
-    result = cohens_kappa(table)
+    with np.errstate(invalid="ignore", divide="ignore"):  # its variance (not used) is undefined for a perfect table
+        result = cohens_kappa(table)
     return None if not math.isfinite(result.kappa) else float(result.kappa)
 
 
