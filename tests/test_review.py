@@ -257,3 +257,37 @@ def test_two_reviewers_compared_value_by_value(tmp_path):
     assert summary.loc["decision", "percent_agreement"] == pytest.approx(200 / 3)
     # categories none, accept, override, reject: p_o = 2/3; p_e = (1/3)(1/3) + (1/3)(1/3) + 0 + 0 = 2/9
     assert summary.loc["decision", "kappa"] == pytest.approx((2 / 3 - 2 / 9) / (1 - 2 / 9))
+
+
+@pytest.mark.slow
+def test_agreement_rule_on_the_demo_lists_the_one_disagreement(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    one, two = tmp_path / "reviewer_one", tmp_path / "reviewer_two"
+    shutil.copytree(ROOT / "resources/curation", one)
+    shutil.copytree(ROOT / "resources/curation", two)
+    paper = "cd19_mrd_positive_b_all"
+    changed = yaml.safe_load((two / f"{paper}.yaml").read_text())
+    changed["decisions"][0]["values"] = {"events": 1, "total": 14}  # icans_any: 1 of 14 instead of 0 of 14
+    (two / f"{paper}.yaml").write_text(yaml.safe_dump(changed))
+    extra = tmp_path / "double.yaml"
+    extra.write_text(yaml.safe_dump({"review": {"crop_dpi": 110, "reviewer_dirs": [str(one), str(two)]}}))
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+               "--cores", "2", "--configfile", str(ROOT / "config.yaml"), str(extra), "--config",
+               f"papers_dir={ROOT / 'resources/papers'}", f"lexicon={ROOT / 'resources/lexicon.yaml'}",
+               f"curation_dir={one}", f"results_dir={results}", "--", str(results / "tables/agreement_summary.csv")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = pd.read_csv(results / "tables/agreement.csv", keep_default_na=False)
+    disagree = table[table["agree"] == "no"]
+    assert disagree[["paper", "endpoint", "field", "first", "second"]].values.tolist() == [
+        [paper, "icans_any", "events", "0", "1"], [paper, "icans_any", "estimate", "0", "0.0714286"]]
+    summary = pd.read_csv(results / "tables/agreement_summary.csv").set_index("field")
+    events = summary.loc["events"]
+    assert events["agreed"] == events["items"] - 1 and events["percent_agreement"] == pytest.approx(100 * (events["items"] - 1) / events["items"])
+    assert summary.loc["decision", "percent_agreement"] == 100

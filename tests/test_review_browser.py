@@ -94,7 +94,11 @@ def reviewed(tmp_path_factory):
         user.type(driver.find_element(By.ID, "reviewer"), REVIEWER, "the reviewer's name, once per browser")
         # accept: the extractor's CR/CRi (22 of 22) as printed
         user.click(card(driver, "cr_cri"), "select the CR/CRi value")
-        user.key("a", "accept it")
+        user.key("a", "accept it; the page moves on to the next value, MRD negativity")
+        # reject: MRD negativity
+        user.key("r", "reject it: the reason field opens")
+        user.key("value of the evaluable subgroup, not the cohort" + Keys.ENTER, "reason, Enter rejects")
+        assert driver.switch_to.active_element.get_attribute("data-key") == "relapse"  # moved on again
         # correct: CRS of any grade, 19 of 22 instead of the extracted value
         target = card(driver, "crs_any")
         user.click(target, "select the CRS value")
@@ -103,11 +107,6 @@ def reviewed(tmp_path_factory):
         user.type(form.find_element(By.NAME, "events"), "19", "events")
         user.type(form.find_element(By.NAME, "total"), "22", "total")
         user.type(form.find_element(By.NAME, "reason"), "table 3 counts 19 of 22 with CRS" + Keys.ENTER, "reason, Enter saves")
-        # reject: MRD negativity, the value after CR/CRi
-        user.click(card(driver, "cr_cri"), "back to the CR/CRi value")
-        user.key("j", "next value: MRD negativity")
-        user.key("r", "reject it: the reason field opens")
-        user.key("value of the evaluable subgroup, not the cohort" + Keys.ENTER, "reason, Enter rejects")
         driver.save_screenshot(str(shots / "review_decided.png"))
         # add: ICANS of any grade, which the extractor missed
         user.key("n", "go to the add form")
@@ -194,4 +193,51 @@ def test_the_pooled_estimate_of_the_corrected_endpoint_changed(reviewed):
 def test_the_review_needs_few_actions(reviewed):
     user = reviewed["user"]
     print(f"{user.actions} actions:\n" + "\n".join(user.log))
-    assert user.actions == 21, user.log
+    assert user.actions == 19, user.log
+
+
+def test_choosing_another_candidate_and_metadata_export_what_harmonise_applies(reviewed, tmp_path):
+    """The two actions the acceptance run leaves out, in a fresh browser on the same page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from trialmeta.core.io import read_json
+    from trialmeta.harmonise.table import harmonise
+
+    work = reviewed["work"]
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with chromium(str(downloads)) as driver:
+        driver.get((work / "results/review" / f"{PAPER}.html").as_uri())
+        driver.find_element(By.ID, "reviewer").send_keys("Second Reader")
+        relapse = card(driver, "relapse")
+        relapse.click()
+        driver.find_element(By.CSS_SELECTOR, 'section.item[data-key="relapse"] input.reason').send_keys("the cohort count")
+        ActionChains = __import__("selenium.webdriver.common.action_chains", fromlist=["ActionChains"]).ActionChains
+        ActionChains(driver).send_keys(Keys.ESCAPE).send_keys("o").perform()  # opens the candidates, focuses the first
+        choose = driver.switch_to.active_element
+        chosen_index = int(choose.get_attribute("data-candidate"))
+        choose.click()
+        form = driver.find_element(By.CSS_SELECTOR, "form.metadata")
+        form.find_element(By.NAME, "year").send_keys("2019")
+        form.find_element(By.NAME, "trial_ids").send_keys("NCT01234567")
+        form.find_element(By.NAME, "reason").send_keys("year and registry id on the title page" + Keys.ENTER)
+        ActionChains(driver).send_keys(Keys.ESCAPE).send_keys("e").perform()
+        exported = downloads / f"{PAPER}.yaml"
+        for _ in range(50):
+            if exported.exists():
+                break
+            time.sleep(0.1)
+    assert exported.exists()
+    curation = tmp_path / "curation"
+    curation.mkdir()
+    shutil.copy(exported, curation / exported.name)
+    record = read_json(work / "results/extracted" / f"{PAPER}.json")
+    tables = harmonise([record], str(curation))
+    assert tables["failures"].empty, tables["failures"].to_dict("records")
+    row = tables["endpoints"].set_index("endpoint").loc["relapse"]
+    picked = record["candidates"][chosen_index]
+    assert (row["events"], row["source"]) == (picked["events"], "curated")
+    assert "the cohort count (reviewer: Second Reader)" in set(tables["audit"]["reason"])
+    study = tables["studies"].iloc[0]
+    assert (study["year"], study["trial_ids"]) == (2019, "NCT01234567")

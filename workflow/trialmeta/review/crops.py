@@ -1,8 +1,9 @@
 """Where a value was read: a crop of the PDF page around its bounding box, or its paragraph of a text paper.
 
-PDF crops are rendered with pypdfium2 (the PDF engine pdfplumber itself uses) and the characters of
-the quote are found with pdfplumber, whose coordinates the extraction records' ``bbox`` use
-(x0, top, x1, bottom in points from the page's top-left corner). The printed numbers of the value
+PDF crops are rendered with pypdfium2 (the PDF engine pdfplumber itself uses), which also gives
+each character's box: far faster than parsing the page again with pdfplumber, whose coordinates the
+extraction records' ``bbox`` use (x0, top, x1, bottom in points from the media box's top-left
+corner), so boxes are turned into those. The printed numbers of the value
 are highlighted strongly, the rest of the quote lightly. Crops are palette PNGs: text on a white
 page compresses to a few kilobytes, which keeps a 10-page paper's review page small.
 """
@@ -15,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pdfplumber
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
 
 from trialmeta.extract.numbers import find_quantities
@@ -108,11 +109,9 @@ class PdfCrops:
         self.path = Path(path)
         self.scale = dpi / 72.0
         self._pdf = pypdfium2.PdfDocument(str(self.path))
-        self._plumber = pdfplumber.open(str(self.path))
-        self._pages: dict[int, Image.Image] = {}
+        self._pages: dict[int, tuple[Image.Image, list[dict], tuple]] = {}
 
     def close(self) -> None:
-        self._plumber.close()
         self._pdf.close()
 
     def __enter__(self) -> PdfCrops:
@@ -121,9 +120,25 @@ class PdfCrops:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _rendered(self, number: int) -> Image.Image:
+    def _page(self, number: int) -> tuple[Image.Image, list[dict], tuple]:
+        """The rendered page, its characters in pdfplumber's coordinates, and (width, height, dx, dy).
+
+        pdfium renders the crop box; (dx, dy) moves a point from media-box coordinates into it.
+        """
         if number not in self._pages:
-            self._pages[number] = self._pdf[number - 1].render(scale=self.scale).to_pil().convert("RGB")
+            page = self._pdf[number - 1]
+            media_left, _, media_right, media_top = page.get_mediabox()
+            crop_left, _, _, crop_top = page.get_cropbox()
+            text = page.get_textpage()
+            chars = []
+            for i in range(text.count_chars()):
+                left, bottom, right, top = text.get_charbox(i, loose=True)
+                chars.append({"text": chr(pdfium_c.FPDFText_GetUnicode(text.raw, i)), "x0": left - media_left,
+                              "top": media_top - top, "x1": right - media_left, "bottom": media_top - bottom})
+            geometry = (media_right - media_left, media_top - page.get_mediabox()[1],
+                        media_left - crop_left, crop_top - media_top)
+            image = page.render(scale=self.scale).to_pil().convert("RGB")
+            self._pages[number] = (image, chars, geometry)
         return self._pages[number]
 
     def crop(self, candidate: dict) -> Crop | None:
@@ -131,19 +146,19 @@ class PdfCrops:
         page_number, bbox = candidate.get("page"), candidate.get("bbox")
         if not isinstance(page_number, int) or not bbox or len(bbox) != 4 or not 1 <= page_number <= len(self._pdf):
             return None
-        plumber_page = self._plumber.pages[page_number - 1]
-        width, height = float(plumber_page.width), float(plumber_page.height)
+        image, chars, (width, height, dx, dy) = self._page(page_number)
         x0, top, x1, bottom = (float(v) for v in bbox)
         region = (max(0.0, x0 - MARGIN_SIDE), max(0.0, top - MARGIN_ABOVE),
                   min(width, x1 + MARGIN_SIDE), min(height, bottom + MARGIN_BELOW))
         if region[2] <= region[0] or region[3] <= region[1]:
             return None
         # the quote may start above its bbox and run on below it: the crop's lines are searched, in the bbox's column
-        inside = plumber_page.within_bbox((max(0.0, x0 - 1), region[1], min(width, x1 + 1), region[3]))
-        quote_boxes, value_boxes = _boxes_of_quote(inside.chars, candidate.get("quote") or "", value_spans(candidate))
-        image = self._rendered(page_number)
+        inside = [c for c in chars if c["x0"] >= x0 - 1 and c["x1"] <= x1 + 1
+                  and c["top"] >= region[1] - 1 and c["bottom"] <= region[3] + 1]
+        quote_boxes, value_boxes = _boxes_of_quote(inside, candidate.get("quote") or "", value_spans(candidate))
         s = self.scale
-        piece = image.crop(tuple(round(v * s) for v in region)).convert("RGBA")
+        piece = image.crop((round((region[0] + dx) * s), round((region[1] + dy) * s),
+                            round((region[2] + dx) * s), round((region[3] + dy) * s))).convert("RGBA")
         overlay = Image.new("RGBA", piece.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(overlay)
 
@@ -156,9 +171,11 @@ class PdfCrops:
             draw.rectangle(shifted(box), fill=QUOTE_COLOUR)
         for box in value_boxes:
             draw.rectangle(shifted(box), fill=VALUE_COLOUR)
-        merged = Image.alpha_composite(piece, overlay).convert("RGB").quantize(colors=PALETTE_COLOURS)
+        # fast octree: a tenth of median cut's time and smaller files for text on white (measured)
+        merged = Image.alpha_composite(piece, overlay).convert("RGB").quantize(
+            colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE)
         buffer = io.BytesIO()
-        merged.save(buffer, format="PNG", optimize=True)
+        merged.save(buffer, format="PNG")
         uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
         return Crop(uri, merged.width, merged.height, bool(value_boxes))
 

@@ -71,6 +71,9 @@
     state.decisions[card.dataset.key] = Object.assign(decision, {reviewer: name});
     pending = null;
     save();
+    // on to the next value, so verifying a paper is one key per value
+    const index = cards.indexOf(card);
+    if (index + 1 < cards.length) go(index + 1);
     return true;
   }
   function reasonOf(card, fallback) {
@@ -103,7 +106,7 @@
       decision.landmark = form.elements.landmark.value.trim();
       if (!landmarkKey(decision.landmark)) { say('Correction not saved: landmark ' + JSON.stringify(decision.landmark) + ' is not like "12 months", "1 year" or "365 days".'); return; }
     }
-    if (decide(card, decision)) { form.hidden = true; card.focus(); }
+    if (decide(card, decision)) form.hidden = true;
   }
 
   function statusText(key) {
