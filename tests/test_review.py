@@ -291,3 +291,18 @@ def test_agreement_rule_on_the_demo_lists_the_one_disagreement(tmp_path):
     events = summary.loc["events"]
     assert events["agreed"] == events["items"] - 1 and events["percent_agreement"] == pytest.approx(100 * (events["items"] - 1) / events["items"])
     assert summary.loc["decision", "percent_agreement"] == 100
+
+
+def test_a_pdf_pdfium_cannot_open_still_gets_its_page_naming_the_file(tmp_path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really a PDF")
+    rec = record("broken", [candidate("cr_cri", 12, 15, 0.8)])
+    page = build_review_page(rec, broken, None, dpi=110)
+    assert "broken.pdf: pypdfium2 cannot open it" in page and "quote for cr_cri" in page
+
+
+def test_landmarks_are_keyed_as_harmonise_snaps_them():
+    from trialmeta.review.items import curation_landmark_key, landmark_key
+
+    assert landmark_key(365 / 30.4375) == "12 months" == curation_landmark_key("1 year") == curation_landmark_key("365 days")
+    assert landmark_key(18.5) == "18.5 months" and landmark_key(None) == ""

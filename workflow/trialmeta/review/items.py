@@ -32,20 +32,24 @@ class ReviewInputError(ValueError):
 
 
 def landmark_key(months) -> str:
-    """The key of a time point on the page and in exported files: '12 months' (two decimals at most)."""
+    """The key of a time point on the page and in exported files: '12 months'.
+
+    Snapped as harmonise reads landmarks (the whole month within a quarter of one, else two
+    decimals), so 365 days and 12 months are one value here as in endpoints.csv.
+    """
     if months is None:
         return ""
-    return f"{round(float(months), 2):g} months"
+    months = float(months)
+    snapped = round(months) if abs(months - round(months)) <= 0.25 else round(months, 2)
+    return f"{snapped:g} months"
 
 
 def curation_landmark_key(text: str) -> str:
-    """'1 year', '365 days' -> '12 months': a curation file's landmark on the page's scale (nearest whole
-    month within a quarter, as harmonise reads it)."""
+    """'1 year', '365 days' -> '12 months': a curation file's landmark on the page's scale."""
     match = _LANDMARK.match(text.strip().lower())
     if match is None:
         return text
-    months = float(match["n"]) * MONTHS_PER_UNIT[match["unit"]]
-    return landmark_key(round(months) if abs(months - round(months)) <= 0.25 else months)
+    return landmark_key(float(match["n"]) * MONTHS_PER_UNIT[match["unit"]])
 
 
 @dataclass

@@ -15,6 +15,7 @@ import html
 import json
 from pathlib import Path
 
+import pypdfium2
 import yaml
 
 from trialmeta.review.crops import PdfCrops, paragraph_of, value_spans
@@ -185,8 +186,12 @@ def build_review_page(record: dict, paper_path: str | Path | None, curation_path
     curation, curation_error = load_existing_curation(curation_path)
     crops, text = None, None
     suffix = Path(str(paper_path)).suffix.lower() if paper_path else ""
+    unrendered = ""
     if paper_path and suffix == ".pdf" and record.get("status") == "ok":
-        crops = PdfCrops(paper_path, dpi)
+        try:
+            crops = PdfCrops(paper_path, dpi)
+        except pypdfium2.PdfiumError as err:  # the page still lists every value and quote, without crops
+            unrendered = f"{Path(paper_path).name}: pypdfium2 cannot open it ({err}); the values are listed without page crops"
     elif paper_path and suffix in TEXT_SUFFIXES:
         text = Path(paper_path).read_text(encoding="utf-8", errors="replace")
     try:
@@ -209,6 +214,8 @@ def build_review_page(record: dict, paper_path: str | Path | None, curation_path
     if record.get("status") != "ok":
         error = record.get("error") or {}
         problem = f'<p class="problem">Extraction failed ({escape(error.get("kind"))}): {escape(error.get("message"))}. Add values below.</p>'
+    if unrendered:
+        problem += f'<p class="problem">{escape(unrendered)}</p>'
     if curation_error:
         problem += (f'<p class="problem">The curation file was refused, so its decisions are not shown here and an export '
                     f'would not keep them: {escape(curation_error)}</p>')
