@@ -306,3 +306,21 @@ def test_landmarks_are_keyed_as_harmonise_snaps_them():
 
     assert landmark_key(365 / 30.4375) == "12 months" == curation_landmark_key("1 year") == curation_landmark_key("365 days")
     assert landmark_key(18.5) == "18.5 months" and landmark_key(None) == ""
+
+
+def test_the_report_shows_the_agreement_summary_and_the_disagreements():
+    from test_report import CONFIG, details, endpoint_table, pooled_table
+
+    from trialmeta.report.page import build_report
+
+    summary = pd.DataFrame([{"field": "decision", "items": 3, "agreed": 2, "percent_agreement": 200 / 3, "kappa": 0.5714},
+                            {"field": "target", "items": 1, "agreed": 1, "percent_agreement": 100.0, "kappa": None}])
+    values = pd.DataFrame([["p", "relapse", "", "decision", "override", "reject", "no"],
+                           ["p", "cr_cri", "", "decision", "accept", "accept", "yes"]], columns=agreement.AGREEMENT_COLUMNS)
+    empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
+    page = build_report(endpoint_table(), pd.DataFrame({"study": ["Alpha", "Beta"], "year": [2019, 2020]}), pooled_table(),
+                        pd.DataFrame(columns=["paper", "check"]), empty, details(), {}, CONFIG, agreement=(summary, values))
+    section = page[page.index("<h2 id='agreement'>"):page.index("<h2 id='failures'>")]
+    assert "66.7%" in section and "0.571" in section and "Disagreements to settle (1)" in section
+    assert "<td>relapse</td>" in section and "<td>cr_cri</td>" not in section
+    assert "href='#agreement'" in page
