@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from trialmeta.extract.extraction import choose, extract_candidates, extract_metadata, extract_paper
+from trialmeta.extract.choice import choose
+from trialmeta.extract.extraction import extract_candidates, extract_paper
+from trialmeta.extract.metadata import extract_metadata
 from trialmeta.extract.lexicon import LexiconError, load_lexicon
 from trialmeta.extract.reading import read_document
 

@@ -108,7 +108,7 @@ def test_adding_one_paper_reruns_only_its_extraction_and_the_aggregates(demo_run
     workdir, papers, results = demo_run
     added = papers / "zz_added_report.txt"
     added.write_text(
-        "A small phase I study of CD19 CAR-T cells in adults with relapsed/refractory B-ALL.\n\n"
+        "A small phase I study: CD19 CAR-T cells given to adults whose B-ALL relapsed.\n\n"
         "Ten adults were infused. MRD-negative remission was reached by 7 of 10 patients (70%).\n"
     )
     try:

@@ -88,3 +88,52 @@ def evaluate_metadata(studies: pd.DataFrame, gold: dict) -> pd.DataFrame:
             got = "" if field == "trial_ids" and (got is None or pd.isna(got)) else got
             rows.append({"paper": paper, "field": field, "gold": expected, "extracted": got, "correct": got == expected})
     return pd.DataFrame(rows)
+
+
+# Gold rows of the development corpus (tests/gold/devcorpus.csv) carry a population: empty for the
+# whole cohort, a whole-study cohort by name, or "subgroup: ..." for a part. The value a pooled
+# analysis wants is the whole cohort's, else the first whole-study cohort in this order (the
+# harmonise stage's default denominator order, then responders); subgroup rows are never targets.
+COHORT_PRECEDENCE = ("", "treated", "infused", "evaluable", "enrolled", "responders")
+# Endpoints of the gold that the pipeline has no column for (ORR with partial responses, PFS):
+# kept in the gold for the record, not scored.
+UNSCORED_ENDPOINTS = ("orr", "pfs", "n_enrolled", "none")
+PERCENT_FIELDS = ("estimate", "ci_low", "ci_high")
+# A survival estimate or a median follow-up is scored on its value: the cohort size annotators
+# note beside it is not part of what is pooled (S and its CI are).
+VALUE_ONLY_ENDPOINTS = ("relapse_cuminc", "rfs", "lfs", "efs", "os", "followup_median_months")
+
+
+def load_gold_csv(path: str, papers: set[str] | None = None) -> dict:
+    """The development-corpus gold as `load_gold` gives the YAML gold: one target entry per
+    (paper, endpoint, landmark), percentages as proportions, follow-up in months."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    gold: dict = {}
+    chosen: dict[tuple, tuple[int, dict]] = {}
+    for row in frame.to_dict("records"):
+        paper = row["paper"]
+        if papers is not None and paper not in papers:
+            continue
+        gold.setdefault(paper, {"endpoints": []})
+        if row["endpoint"] in UNSCORED_ENDPOINTS:
+            continue
+        population = row["population"].strip().lower()
+        if population not in COHORT_PRECEDENCE:
+            continue
+        entry: dict = {"endpoint": row["endpoint"]}
+        if row["timepoint_months"]:
+            entry["landmark_months"] = float(row["timepoint_months"])
+        for field in ("events", "total"):
+            if row[field] and row["endpoint"] not in VALUE_ONLY_ENDPOINTS:
+                entry[field] = int(float(row[field]))
+        for field in PERCENT_FIELDS:
+            if row[field]:
+                value = float(row[field])
+                entry[field] = value if row["endpoint"] == "followup_median_months" else value / 100
+        key = (paper, entry["endpoint"], entry.get("landmark_months"))
+        rank = COHORT_PRECEDENCE.index(population)
+        if key not in chosen or rank < chosen[key][0]:
+            chosen[key] = (rank, entry)
+    for (paper, _, _), (_, entry) in sorted(chosen.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or -1)):
+        gold[paper]["endpoints"].append(entry)
+    return gold

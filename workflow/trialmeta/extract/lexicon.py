@@ -7,9 +7,8 @@ compiled once; the extractor never hard-codes wording.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-
 
 from trialmeta.core.io import load_yaml_checked
 
@@ -31,6 +30,7 @@ LEXICON_SCHEMA = {
                     "kind": {"enum": list(ENDPOINT_KINDS)},
                     "phrases": _PHRASES,
                     "grade_split": {"type": "string"},
+                    "at_landmark": {"type": "string"},
                 },
             },
         },
@@ -41,6 +41,16 @@ LEXICON_SCHEMA = {
             "properties": {"severe": _PHRASES, "mild": _PHRASES},
         },
         "context": {"type": "object", "additionalProperties": _PHRASES},
+        "cohort": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                name: _PHRASES
+                for name in ("treated", "treated_adjectives", "treated_object", "enrolled", "enrolled_adjectives",
+                             "enrolled_object", "evaluable_adjectives", "not_therapy", "subset_before",
+                             "subset_after")
+            },
+        },
         "metadata": {
             "type": "object",
             "additionalProperties": {"type": "object", "additionalProperties": _PHRASES},
@@ -49,7 +59,7 @@ LEXICON_SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "required": ["before", "above_grade"],
-            "properties": {"before": _PHRASES, "above_grade": _PHRASES},
+            "properties": {"before": _PHRASES, "above_grade": _PHRASES, "scope_breakers": _PHRASES},
         },
         "parts": {
             "type": "object",
@@ -72,8 +82,8 @@ class LexiconError(ValueError):
     """The lexicon file is not usable; the message names the file and the key."""
 
 
-def compile_phrases(phrases: list[str]) -> re.Pattern:
-    """One pattern for a list of phrases, matched as whole words.
+def alternation(phrases: list[str]) -> str:
+    """The phrases as one regular-expression group, for use inside a larger pattern.
 
     Phrases in capitals only (acronyms) are case-sensitive, the others not, so
     "OS" never matches inside ordinary words while "Overall survival" matches
@@ -83,7 +93,12 @@ def compile_phrases(phrases: list[str]) -> re.Pattern:
     for phrase in phrases:
         acronym = re.fullmatch(r"[A-Z0-9/\-\\?]+", phrase) is not None
         parts.append(phrase if acronym else f"(?i:{phrase})")
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(parts) + r")(?![A-Za-z0-9])")
+    return "(?:" + "|".join(parts) + ")"
+
+
+def compile_phrases(phrases: list[str]) -> re.Pattern:
+    """One pattern for a list of phrases, matched as whole words (see `alternation`)."""
+    return re.compile(r"(?<![A-Za-z0-9])" + alternation(phrases) + r"(?![A-Za-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,8 @@ class EndpointTerms:
     kind: str
     pattern: re.Pattern
     grade_split: str | None
+    phrases: tuple[str, ...] = ()
+    at_landmark: str | None = None  # the endpoint a value of this one becomes when a landmark is given
 
 
 @dataclass(frozen=True)
@@ -110,21 +127,39 @@ class Lexicon:
     mild: re.Pattern
     negation_before: re.Pattern
     negation_above_grade: re.Pattern
+    negation_scope_breakers: re.Pattern | None
     context: dict[str, re.Pattern]
     metadata: dict[str, dict[str, re.Pattern]]
     table_columns: tuple[TableColumn, ...]
     # endpoint -> one pattern per part ("CR", "CRi"): the parts add up to the endpoint
     parts: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
+    # cohort cue -> regular-expression group, built into the cohort patterns of extract.cohort
+    cohort: dict[str, str] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointTerms:
         return next(terms for terms in self.endpoints if terms.name == name)
+
+    def with_phrases(self, extra: dict[str, list[str]]) -> Lexicon:
+        """This lexicon with more phrases for some endpoints (a paper's own abbreviations)."""
+        if not extra:
+            return self
+        endpoints = tuple(
+            replace(terms, phrases=phrases, pattern=compile_phrases(list(phrases)))
+            if (phrases := terms.phrases + tuple(p for p in extra.get(terms.name, ()) if p not in terms.phrases))
+            != terms.phrases else terms
+            for terms in self.endpoints
+        )
+        return replace(self, endpoints=endpoints)
 
 
 def load_lexicon(path: str | Path) -> Lexicon:
     raw = load_yaml_checked(path, LEXICON_SCHEMA, LexiconError)
     try:
         endpoints = tuple(
-            EndpointTerms(name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"))
+            EndpointTerms(
+                name, spec["kind"], compile_phrases(spec["phrases"]), spec.get("grade_split"), tuple(spec["phrases"]),
+                spec.get("at_landmark"),
+            )
             for name, spec in raw["endpoints"].items()
         )
         table_columns = tuple(
@@ -143,6 +178,9 @@ def load_lexicon(path: str | Path) -> Lexicon:
             mild=compile_phrases(raw["grades"]["mild"]),
             negation_before=compile_phrases(raw["negation"]["before"]),
             negation_above_grade=compile_phrases(raw["negation"]["above_grade"]),
+            negation_scope_breakers=(
+                compile_phrases(raw["negation"]["scope_breakers"]) if "scope_breakers" in raw["negation"] else None
+            ),
             context={name: compile_phrases(p) for name, p in raw["context"].items()},
             metadata={
                 field: {label: compile_phrases(p) for label, p in labels.items()}
@@ -153,6 +191,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
                 endpoint: tuple(compile_phrases(phrases) for phrases in part_list)
                 for endpoint, part_list in raw.get("parts", {}).items()
             },
+            cohort={name: alternation(phrases) for name, phrases in raw.get("cohort", {}).items()},
         )
     except re.error as err:
         raise LexiconError(f"{path}: a phrase is not a valid regular expression: {err}") from err

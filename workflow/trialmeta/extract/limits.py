@@ -173,8 +173,8 @@ def _child(argument: str) -> int:
     # Ctrl-C reaches the whole process group: the parent decides, the child goes on until killed
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_when_orphaned(request["parent"])
-    from trialmeta.extract.extraction import extract_paper
     from trialmeta.core.io import write_json
+    from trialmeta.extract.extraction import extract_paper
     from trialmeta.extract.lexicon import load_lexicon
     from trialmeta.extract.reading import ReadSettings
 

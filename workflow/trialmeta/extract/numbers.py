@@ -7,7 +7,7 @@ to the nearest endpoint phrase and quote it.
 Forms covered (each a named `form`, recorded as the extraction rule):
 ``93.9% (14/15)``, ``(26.7%, 4/15)``, ``21/22 (95.5%)``, ``18 of 20 patients (90%)``,
 ``All 20 patients (100%)``, ``77% (95% CI, 55-99)``, ``61.2% ± 14.0%``,
-``91% (n = 22)``, ``12 patients ... (85.7%)``, ``14 of 15``, ``fourteen of fifteen``,
+``91% (n = 22)``, ``12 of 15 patients (80%; 95% CI, 52 to 96)``, ``12 patients ... (85.7%)``, ``14 of 15``, ``fourteen of fifteen``,
 ``14/15``, bare ``85.7%``, counts of patients, and durations with ranges
 (``15.5 months (range, 2.5-33)``, ``9 (3.5-20) months``, ``647 days``).
 """
@@ -26,16 +26,21 @@ NUMBER_WORDS = {
 }
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-# "twenty-three" etc. before the single words so the longer form wins.
-_WORD_ALTERNATIVES = [f"{t}[- ]{u}" for t in _TENS for u in _UNITS] + sorted(
-    (w for w in NUMBER_WORDS if w not in ("no", "none")), key=len, reverse=True
+_BELOW_HUNDRED = [f"{t}[- ]{u}" for t in _TENS for u in _UNITS] + sorted(
+    (w for w in NUMBER_WORDS if w not in ("no", "none", "hundred", "zero")), key=len, reverse=True
 )
+# "One hundred forty-nine", then "twenty-three" etc., before the single words so the longer form wins.
+_WORD_ALTERNATIVES = [
+    rf"(?:a|{'|'.join(_UNITS)})[- ]hundred(?:[- ](?:and[- ])?(?:{'|'.join(_BELOW_HUNDRED)}))?",
+    *_BELOW_HUNDRED,
+    "zero",
+]
 INT_WORD = r"(?:\d+|" + "|".join(_WORD_ALTERNATIVES) + r")"
 NUM = r"\d+(?:\.\d+)?"
 DASH = r"\s*(?:[-–—‒]|to)\s*"
 PATIENT_NOUN = (
     r"(?:patients?|children|child|adults?|subjects?|participants?|cases?|individuals?|"
-    r"recipients?|pts)"
+    r"recipients?|pts|boys?|girls?|men|women|infants?|adolescents?|persons?)"
 )
 # Verbs that make a count the subject of an event: "3 had a relapse", "five patients developed CRS".
 # "15 were infused": a passive verb after "were/was" makes the count its subject too.
@@ -58,9 +63,14 @@ def parse_int(token: str) -> int:
     token = token.strip().lower()
     if token.isdigit():
         return int(token)
-    parts = re.split(r"[- ]", token)
-    if all(part in NUMBER_WORDS for part in parts):
-        return sum(NUMBER_WORDS[part] for part in parts)
+    parts = [part for part in re.split(r"[- ]+", token) if part != "and"]
+    if parts and all(part in NUMBER_WORDS or part == "a" for part in parts):
+        if "hundred" in parts:
+            at = parts.index("hundred")
+            hundreds = 1 if parts[:at] in ([], ["a"]) else sum(NUMBER_WORDS[p] for p in parts[:at])
+            return hundreds * 100 + sum(NUMBER_WORDS[p] for p in parts[at + 1 :])
+        if "a" not in parts:
+            return sum(NUMBER_WORDS[part] for part in parts)
     raise ValueError(f"not a whole number: {token!r}")
 
 
@@ -104,14 +114,38 @@ _CI = (
 # is one quantity, not a percent and a fraction.
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("percent_ci", re.compile(rf"(?P<pct>{NUM})\s*%\s*{_CI}", re.I)),
+    # "43% (25, 62%)", "43% (25-62)": an interval without its label, accepted only around the value
+    ("percent_ci", re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<lo>{NUM})\s*%?\s*(?:,|{DASH})\s*(?P<hi>{NUM})\s*%?\s*\)", re.I)),
+    (
+        # "34 (79%; 95% CI: 66, 92%)", "38 (88%; 78, 98%)"
+        "count_percent_ci",
+        re.compile(
+            rf"(?<![/\d.])(?<!of\s)\b(?P<a>{INT_WORD})\s+(?:(?:(?!of\b)[A-Za-z-]+\s+){{0,3}}?{PATIENT_NOUN}\s*)?\(\s*(?P<pct>{NUM})\s*%\s*[;,]\s*"
+            rf"(?:95\s*%\s*(?:CI|confidence interval)(?:\s*\[CI\])?\s*[,:]?\s*)?(?P<lo>{NUM})\s*%?\s*(?:,|{DASH})\s*(?P<hi>{NUM})\s*%?\s*\)",
+            re.I,
+        ),
+    ),
     ("percent_pm", re.compile(rf"(?P<pct>{NUM})\s*%?\s*±\s*(?P<se>{NUM})\s*%", re.I)),
     (
         "percent_fraction",
-        re.compile(rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)\s*\)", re.I),
+        # "93.9% (14/15)", "95% (19/20 patients)", "33% (42 of 128)"
+        re.compile(
+            rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<a>\d+)\s*(?:/|of)\s*(?P<b>\d+)(?:\s+{PATIENT_NOUN})?\s*\)", re.I
+        ),
     ),
     (
         "percent_fraction",
         re.compile(rf"\(\s*(?P<pct>{NUM})\s*%\s*[,;]\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)\s*\)", re.I),
+    ),
+    (
+        # "12 of 15 patients (80%; 95% CI, 52 to 96)", "12/15 (80%, 95% CI 52-96)"
+        "fraction_percent_ci",
+        re.compile(
+            rf"\b(?P<a>{INT_WORD})\s*(?:(?:out\s+)?of|/)\s*(?:the\s+|these\s+|all\s+)?(?P<b>{INT_WORD})(?:\s+[\w-]+){{0,4}}?"
+            rf"\s*\(\s*(?P<pct>{NUM})\s*%\s*[;,]\s*95\s*%\s*(?:CI|confidence interval)\s*[,:]?\s*(?P<lo>{NUM})\s*%?"
+            rf"(?:{DASH}|\s*,\s*)(?P<hi>{NUM})\s*%?\s*\)",
+            re.I,
+        ),
     ),
     (
         "fraction_percent",
@@ -136,6 +170,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    # "all 12 (100%) reached CR": every one of a group of 12
+    ("all_n", re.compile(rf"\ball\s+(?:the\s+)?(?P<n>{INT_WORD})\s*\(\s*(?P<pct>100(?:\.0+)?)\s*%\s*\)", re.I)),
     (
         "percent_n",
         re.compile(
@@ -151,10 +187,14 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ),
     (
         "count_percent",
-        re.compile(rf"\b(?P<a>\d+)\s*\(\s*(?P<pct>{NUM})\s*%\s*\)\s*(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}", re.I),
+        re.compile(rf"\b(?P<a>{INT_WORD})\s*\(\s*(?P<pct>{NUM})\s*%\s*\)\s*(?:[\w-]+\s+){{0,3}}?{PATIENT_NOUN}", re.I),
     ),
     # "CD19/22" is a name, not a fraction: no letter may touch the numerator
-    ("fraction", re.compile(r"(?<![\w./×^])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I)),
+    # "grade 3/4" is a grade range, not a fraction
+    (
+        "fraction",
+        re.compile(r"(?<![\w./×^])(?<!grade )(?<!grades )(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/])(?!\s*(?:kg|m2|mg|d\b))", re.I),
+    ),
     (
         "fraction",
         re.compile(
@@ -171,12 +211,21 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    # "with 41 (84%) achieving MRD negativity": a count and its percentage without a noun; not a
+    # grade ("grade 3 (5%)"), a day or a dose
+    (
+        "count_percent",
+        re.compile(
+            rf"(?<![-–/.\d])(?<!grade\s)(?<!grades\s)(?<!day\s)(?<!cycle\s)\b(?P<a>{INT_WORD})\s*\(\s*(?P<pct>{NUM})\s*%\s*\)",
+            re.I,
+        ),
+    ),
     ("percent", re.compile(rf"(?<![\d.])(?P<pct>{NUM})\s*%(?!\s*(?:CI|confidence))", re.I)),
     (
         "count_subject",
         re.compile(
             rf"(?<![-–/.\d])\b(?P<a>{INT_WORD})\s+(?:(?:[A-Za-z-]+\s+){{0,2}}?{PATIENT_NOUN}\s+|of them\s+)?"
-            rf"(?:\([^()]{{0,40}}\)\s+)?{EVENT_VERB}",
+            rf"(?:\([^()]{{0,40}}\)\s+)?(?:(?:subsequently|later|eventually|ultimately|also|then)\s+)?{EVENT_VERB}",
             re.I,
         ),
     ),
@@ -189,11 +238,12 @@ def _fields(form: str, m: re.Match) -> dict | None:
     groups = m.groupdict()
     pct = float(groups["pct"]) if groups.get("pct") else None
     try:
-        if form in ("percent_fraction", "fraction_percent", "fraction"):
+        if form in ("percent_fraction", "fraction_percent", "fraction", "fraction_percent_ci"):
             events, total = parse_int(groups["a"]), parse_int(groups["b"])
             if total == 0:
                 return None
-            return {"events": events, "total": total, "percent": pct}
+            ci = {"ci_low": float(groups["lo"]), "ci_high": float(groups["hi"])} if form == "fraction_percent_ci" else {}
+            return {"events": events, "total": total, "percent": pct, **ci}
         if form == "all_n":
             n = parse_int(groups["n"])
             return {"events": n, "total": n, "percent": pct}
@@ -205,8 +255,12 @@ def _fields(form: str, m: re.Match) -> dict | None:
             return {"events": parse_int(groups["a"])}
     except ValueError:
         return None
-    if form == "percent_ci":
-        return {"percent": pct, "ci_low": float(groups["lo"]), "ci_high": float(groups["hi"])}
+    if form in ("percent_ci", "count_percent_ci"):
+        low, high = float(groups["lo"]), float(groups["hi"])
+        if not low <= pct <= high:
+            return None  # "(25, 62%)" around 43% is its interval; around 70% it is something else
+        events = {"events": parse_int(groups["a"])} if form == "count_percent_ci" else {}
+        return {"percent": pct, "ci_low": low, "ci_high": high, **events}
     if form == "percent_pm":
         return {"percent": pct, "se": float(groups["se"])}
     if form == "percent":

@@ -16,7 +16,13 @@ from .model import BBox
 from .pdf_glyphs import Glyph, Row, rows_from_glyphs, words_of_row
 from .pdf_layout import Line, Rule
 from .settings import ReadSettings
-from .text_rules import HYPHEN, Vocabulary, collapse_spaces, line_joint, superscript_notation
+from .text_rules import (
+    HYPHEN,
+    Vocabulary,
+    collapse_spaces,
+    line_joint,
+    superscript_notation,
+)
 
 
 @dataclass(frozen=True)

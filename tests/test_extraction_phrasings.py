@@ -1,0 +1,217 @@
+"""Phrasings real trial reports use, taught by the development corpus (dev/corpus/, not in CI).
+
+Each case is a short report written in this project's own words (no sentence of a real paper)
+with the value a careful reviewer reads from it. The whole paper is extracted, so mentions,
+cohort, binding, candidates and choice all take part.
+"""
+
+import pytest
+
+from trialmeta.extract.extraction import extract_paper
+from trialmeta.extract.lexicon import load_lexicon
+
+LEXICON = load_lexicon("resources/lexicon.yaml")
+
+
+def chosen(tmp_path, text: str) -> dict:
+    path = tmp_path / "paper.txt"
+    path.write_text(text, encoding="utf-8")
+    record = extract_paper(str(path), LEXICON)
+    out = {}
+    for choice in record["chosen"]:
+        c = record["candidates"][choice["candidate"]]
+        out[(c["endpoint"], c["landmark_months"])] = c
+    return out
+
+
+ALL = "Adults with B-cell acute lymphoblastic leukemia (B-ALL) joined this single-arm trial. "
+
+
+@pytest.mark.parametrize(
+    "text, treated",
+    [
+        ("Sixty-two adults were registered and a total of 54 adults received the CAR T cells.", 54),
+        ("In all, 31 patients were infused and included in the analysis.", 31),
+        ("Of 40 patients who underwent leukapheresis, 35 (88%) received the product.", 35),
+        ("Twenty-six out of 30 enrolled patients completed the CAR T infusion.", 26),
+        ("The cells were given to 18 children with relapsed disease.", 18),
+        ("One hundred twelve patients received the infusion.", 112),
+        ("In the treated population (N = 77), fever was common.", 77),
+    ],
+)
+def test_cohort_statements(tmp_path, text, treated):
+    assert chosen(tmp_path, ALL + text)[("n_treated", None)]["total"] == treated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a drug for a side effect, a transplant, "the first N": none of them is the cohort
+        "Nine patients received tocilizumab for fever.",
+        "After remission, 14 patients received an allogeneic transplant.",
+        "The first 8 patients received the lower dose.",
+        "For comparison we used 60 patients treated with chemotherapy at our centre.",
+    ],
+)
+def test_counts_that_are_not_the_cohort(tmp_path, text):
+    assert chosen(tmp_path, ALL + "Thirty adults were infused. " + text)[("n_treated", None)]["total"] == 30
+
+
+def test_fraction_with_percent_and_ci_is_one_value(tmp_path):
+    values = chosen(tmp_path, ALL + "Twenty patients were infused. CR was reached by 17 of 20 patients (85%; 95% CI, 62 to 97).")
+    cr = values[("cr_cri", None)]
+    assert (cr["events"], cr["total"], cr["ci_low"], cr["ci_high"]) == (17, 20, 0.62, 0.97)
+
+
+def test_two_endpoints_in_one_sentence_each_keep_their_own(tmp_path):
+    values = chosen(tmp_path, ALL + "Twelve patients were infused. All 12 (100%) reached CR, and 10 of 12 (83%) had no detectable MRD by flow.")
+    assert values[("cr_cri", None)]["events"] == 12
+    assert (values[("mrd_neg", None)]["events"], values[("mrd_neg", None)]["total"]) == (10, 12)
+
+
+def test_an_abbreviation_the_paper_defines_is_recognised_later(tmp_path):
+    text = (ALL + "Sixteen patients were infused. The goal was MRD-negative complete remission (MRD-CR) at day 28. "
+            "At day 28, MRD -CR was seen in 13 of 16 patients.")
+    assert chosen(tmp_path, text)[("mrd_neg", None)]["events"] == 13
+
+
+@pytest.mark.parametrize(
+    "sentence, events",
+    [
+        ("Severe CRS occurred in 3 of 25 patients.", 3),
+        ("CRS of grade > 2 affected 2 of 25 patients.", 2),
+        ("CRS of grade 3 or higher was seen in 4 of 25 patients.", 4),
+        ("Grade 3/4 CRS occurred in 5 of 25 patients.", 5),
+    ],
+)
+def test_severe_grade_wordings(tmp_path, sentence, events):
+    values = chosen(tmp_path, ALL + "Twenty-five adults were infused. " + sentence)
+    assert values[("crs_grade3plus", None)]["events"] == events
+
+
+def test_grade_cue_before_a_list_of_endpoints_qualifies_each(tmp_path):
+    values = chosen(tmp_path, ALL + "Fifty adults were infused. Grade 3 or higher CRS and neurotoxicity occurred in 10% and 4%, respectively.")
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.10)
+    assert values[("icans_grade3plus", None)]["estimate"] == pytest.approx(0.04)
+    assert ("icans_any", None) not in values
+
+
+def test_sentence_initial_number_word_with_percent(tmp_path):
+    values = chosen(tmp_path, ALL + "Forty-six patients were infused. Forty (87%) patients achieved CR or CRi.")
+    assert values[("cr_cri", None)]["events"] == 40
+
+
+def test_overall_response_is_cr_in_all_but_not_where_partial_responses_exist(tmp_path):
+    leukemia = ALL + "Thirty adults were infused. The overall response rate was 80%."
+    assert chosen(tmp_path, leukemia)[("cr_cri", None)]["estimate"] == pytest.approx(0.80)
+    lymphoma = ("Adults with lymphoma joined this trial. Thirty adults were infused. The overall response rate was 80%, "
+                "with partial responses in 30%.")
+    assert ("cr_cri", None) not in chosen(tmp_path, lymphoma)
+
+
+def test_values_of_another_study_or_of_a_subgroup_are_not_chosen(tmp_path):
+    text = (ALL + "In an earlier trial, approval was based on a CR rate of 81% [3]. Forty adults were infused. "
+            "Among responders, the 1-year OS was 90%. CR was reached by 30 of 40 (75%).")
+    values = chosen(tmp_path, text)
+    assert values[("cr_cri", None)]["events"] == 30
+    assert ("os", 12.0) not in values
+
+
+def test_values_compared_between_two_products_are_not_the_cohorts(tmp_path):
+    text = ("Adults with myeloma received one of two CAR T products. CRS was seen in 80% of product A and 70% of "
+            "product B patients, a difference that was not significant.")
+    assert ("crs_any", None) not in chosen(tmp_path, text)
+
+
+def test_relapsed_refractory_names_the_population_not_a_relapse(tmp_path):
+    values = chosen(tmp_path, "Thirty-three relapsed/refractory patients were infused.")
+    assert ("relapse", None) not in values
+
+
+def test_no_significant_difference_is_no_zero(tmp_path):
+    values = chosen(tmp_path, ALL + "Twenty adults were infused. There was no significant difference in CR between age groups.")
+    assert ("cr_cri", None) not in values
+
+
+def test_a_percentage_names_its_denominator_when_the_sentence_counts_that_group(tmp_path):
+    text = ALL + "Sixty adults were infused. Fifty (83%) patients reached CR, with 45 (90%) of them MRD-negative."
+    mrd = chosen(tmp_path, text)[("mrd_neg", None)]
+    assert (mrd["events"], mrd["total"]) == (45, 50)  # 45 / 50 = 90%, the 50 responders
+
+
+def test_a_duration_belongs_to_the_phrase_next_to_it(tmp_path):
+    text = ALL + "Twenty adults were infused. After a median follow-up of 18 months, the median DOR was 9.5 months."
+    assert chosen(tmp_path, text)[("followup_median_months", None)]["estimate"] == pytest.approx(18.0)
+
+
+def test_a_value_after_a_finished_respectively_list_is_not_given_to_it(tmp_path):
+    text = (ALL + "Thirty adults were infused. Day-30 and day-60 mortality were 2% and 8%, respectively, "
+            "and median overall survival was 11 months.")
+    values = chosen(tmp_path, text)
+    assert not any(key[0] == "os" for key in values)
+
+
+def test_a_counted_death_is_not_a_relapse(tmp_path):
+    text = ALL + "Thirty adults were infused. One patient died of infection, and 4 patients relapsed later."
+    relapse = chosen(tmp_path, text)[("relapse", None)]
+    assert relapse["events"] == 4
+
+
+def test_two_equally_credible_values_are_left_for_a_reviewer(tmp_path):
+    path = tmp_path / "paper.txt"
+    path.write_text(ALL + "Forty adults were infused. The CR rate was 70%. In a later analysis the CR rate was 80%.")
+    record = extract_paper(str(path), LEXICON)
+    assert all(record["candidates"][c["candidate"]]["endpoint"] != "cr_cri" for c in record["chosen"])
+    assert [a["endpoint"] for a in record["ambiguous"]] == ["cr_cri"]
+    reasons = {c["why_not_chosen"] for c in record["candidates"] if c["endpoint"] == "cr_cri"}
+    assert reasons == {"as credible as another value for this endpoint: left for a reviewer (check ambiguous_value)"}
+
+
+# Two abstracts in the form CAR-T reports in B-ALL take, written for this test: every value a
+# reviewer would take, and nothing else.
+ABSTRACT_ADULTS = (
+    "CD19-directed CAR T cells in adults with relapsed B-cell acute lymphoblastic leukemia (B-ALL).\n"
+    "Of the 30 patients enrolled, 27 received CAR T-cell infusion. The CR/CRi rate at day 28 was 85.2% (23/27). "
+    "MRD-negative CR was achieved in 21 of the 23 responders (91.3%). With a median follow-up of 12.5 months "
+    "(range, 3-30), the 1-year OS and LFS were 72.1% (95% CI, 55.0-85.0) and 60.3% (95% CI, 44.1-75.2), "
+    "respectively. CRS occurred in 24 patients (88.9%), including grade 3 or higher CRS in 4 (14.8%). "
+    "Neurotoxicity was observed in 3 patients (11.1%), all grade 1-2. Seven patients relapsed after achieving CR, "
+    "including 3 with CD19-negative relapse. The 2-year EFS was 45%."
+)
+ABSTRACT_CHILDREN = (
+    "Tandem CD19/CD22 CAR T cells for children with relapsed or refractory B-ALL.\n"
+    "A total of 42 children and young adults were treated. Overall, 38 patients (90.5%) achieved complete "
+    "remission or CR with incomplete count recovery (CR/CRi) within 28 days. Grade ≥3 CRS developed in 6 "
+    "patients (14.3%), and grade ≥3 ICANS in 2 (4.8%). No grade 4 or 5 neurotoxicity was reported. At a median "
+    "follow-up of 18 months, 12 patients had relapsed, 8 of them with CD19-negative disease. The estimated "
+    "12-month event-free survival was 55.6% (95% CI, 40.2%–68.4%). Twenty-three of the 38 responders (60.5%) "
+    "proceeded to allogeneic HSCT. The cumulative incidence of relapse at 1 year was 25.3%."
+)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (ABSTRACT_ADULTS, {
+            ("n_enrolled", None): (None, 30, None), ("n_treated", None): (None, 27, None),
+            ("cr_cri", None): (23, 27, 0.852), ("mrd_neg", None): (21, 23, 0.913),
+            ("followup_median_months", None): (None, None, 12.5), ("os", 12): (None, None, 0.721),
+            ("lfs", 12): (None, None, 0.603), ("crs_any", None): (24, None, 0.889),
+            ("crs_grade3plus", None): (4, None, 0.148), ("icans_any", None): (3, None, 0.111),
+            ("icans_grade3plus", None): (0, None, 0.0), ("relapse", None): (7, None, None),
+            ("efs", 24): (None, None, 0.45),
+        }),
+        (ABSTRACT_CHILDREN, {
+            ("n_treated", None): (None, 42, None), ("cr_cri", None): (38, None, 0.905),
+            ("crs_grade3plus", None): (6, None, 0.143), ("icans_grade3plus", None): (2, None, 0.048),
+            ("followup_median_months", None): (None, None, 18.0), ("relapse", None): (12, None, None),
+            ("efs", 12): (None, None, 0.556), ("relapse_cuminc", 12): (None, None, 0.253),
+        }),
+    ],
+    ids=["adults", "children"],
+)
+def test_a_whole_abstract(tmp_path, text, expected):
+    values = chosen(tmp_path, text)
+    got = {key: (c["events"], c["total"], None if c["estimate"] is None else round(c["estimate"], 3))
+           for key, c in values.items()}
+    assert got == expected

@@ -1,0 +1,193 @@
+"""Stage 3 of extraction: binding, which quantity of a sentence belongs to which endpoint and landmark.
+
+"A and B were x and y, respectively" pairs in order; every other quantity goes to the phrase it
+directly qualifies, else to the nearest phrase of an endpoint kind it can describe.
+"""
+
+from __future__ import annotations
+
+import re
+
+from trialmeta.extract.mentions import Mention
+from trialmeta.extract.numbers import Landmark, Quantity, find_landmarks
+
+# Following phrases are further from a percentage's meaning than preceding
+# ones ("OS was 80%"), so their distance counts more.
+FOLLOWING_DISTANCE_WEIGHT = 1.5
+
+
+def _kinds_for(quantity: Quantity) -> tuple[str, ...]:
+    if quantity.form == "duration":
+        return ("duration",)
+    if quantity.form == "count":
+        # "14 patients in CR were enrolled" describes the cohort, not an outcome
+        return ("count",)
+    if quantity.form == "count_subject":
+        return ("count", "proportion")
+    if quantity.form in ("fraction",):
+        # a survival estimate is a Kaplan-Meier proportion, never printed as a/b
+        return ("count", "proportion")
+    return ("proportion", "survival")
+
+
+def _landmark_for(sentence: str, landmarks: list[Landmark], quantity: Quantity, mention: Mention) -> tuple[float, ...]:
+    """Months of the time point(s) a survival value belongs to, never across a ";".
+
+    A landmark right after the value wins ("32.7% at 1 year"), then one between
+    the phrase and the value ("OS at 1 year was 92%"), then the last one before
+    both ("the 12-month RFS was 77%"), then the first after the value;
+    "at 12 and 18 months" gives both.
+    """
+    low, high = min(quantity.start, mention.start), max(quantity.end, mention.end)
+    clause_start = sentence.rfind(";", 0, low) + 1
+    clause_end = sentence.find(";", high)
+    clause_end = len(sentence) if clause_end < 0 else clause_end
+    usable = [lm for lm in landmarks if lm.start >= clause_start and lm.end <= clause_end]
+    adjacent = [
+        lm for lm in usable
+        if lm.start >= quantity.end and re.fullmatch(r"\s*(?:at|by|in|after)?\s*", sentence[quantity.end : lm.start], re.I)
+    ]
+    between = [lm for lm in usable if lm.start >= low and lm.end <= high]
+    before = [lm for lm in usable if lm.end <= low]
+    after = [lm for lm in usable if lm.start >= high]
+    ordered = (adjacent[:1], between[-1:], before[-1:], after[:1])
+    chosen = next((found[0] for found in ordered if found), None)
+    if chosen is None:
+        return ()
+    return tuple(lm.months for lm in landmarks if lm.group == chosen.group)
+
+
+# Between a value and the phrase it qualifies ("22.7% grade III CRS", "3 had a
+# relapse"): at most three words, none of them a verb, preposition or conjunction.
+_TIGHT_GAP = re.compile(
+    r"\s*(?:of\s+(?:them|these|those|whom)\s+)?(?:(?!(?:and|or|but|was|were|is|are|had|has|have|with|in|at|of|to|for|by|than|vs|while|who|which|"
+    r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
+    re.I,
+)
+_STATEMENT_END = re.compile(r";|\brespectively\b", re.I)
+# How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
+_SUBJECT_REACH = 40
+_IN_BEFORE = re.compile(r"\b(?:in|among)\s+(?:a\s+total\s+of\s+|only\s+)?$", re.I)
+# Between endpoint phrases listed together ("OS, PFS, and relapse rates", "CRS rate and ICANS
+# rate"): a comma or a conjunction, after at most two words.
+_LIST_JOINT = re.compile(r"(?:\s+[\w-]+){0,2}?\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*|/\s*)", re.I)
+# Where a list of values ends: "..., respectively", "while", "whereas", ";".
+_LIST_END = re.compile(r"\brespectively\b|\bwhile\b|\bwhereas\b|;", re.I)
+
+
+def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quantity, Mention, tuple[float, ...], bool]]:
+    """(quantity, mention, landmark months, mention_after) for one sentence.
+
+    "A and B were x and y, respectively" pairs in order; every other quantity
+    goes to the phrase it directly qualifies ("4.5% grade IV CRS"), else to the
+    nearest phrase of an endpoint kind it can describe.
+    """
+    landmarks = find_landmarks(sentence)
+    kinds = {terms.name: terms.kind for terms in lexicon.endpoints}
+    # endpoints whose percentage at a landmark is another endpoint (a relapse rate at 2 years is a
+    # cumulative incidence): they are timed like survival endpoints
+    at_landmark = {terms.name for terms in lexicon.endpoints if terms.at_landmark}
+    timed = {name: kind if name not in at_landmark else "survival" for name, kind in kinds.items()}
+    values = [q for q in quantities if q.form not in ("count", "count_subject", "duration")]
+    pairs = _list_pairs(sentence, mentions, values, landmarks, timed) if values else []
+    listed = {id(pair[0]) for pair in pairs}
+    for quantity in quantities:
+        if id(quantity) in listed:
+            continue
+        allowed = _kinds_for(quantity)
+        in_count = quantity.form == "count" and _IN_BEFORE.search(sentence, 0, quantity.start) is not None
+        if in_count:
+            allowed = ("count", "proportion")  # "CRS was observed in 10 patients": those who had the event
+        usable = [
+            m for m in mentions
+            if kinds[m.endpoint] in allowed
+            # a ";" or a finished "..., respectively" list stands between them: not the same statement
+            and not _STATEMENT_END.search(sentence[min(m.end, quantity.end) : max(m.start, quantity.start)])
+            and (not in_count or m.end <= quantity.start)
+        ]
+        if quantity.form == "duration":
+            # "after a median follow-up of 18 months, the median DoR was 21.8 months": a duration
+            # belongs to the phrase with no other endpoint between them
+            usable = [
+                m for m in usable
+                if not any(min(m.end, quantity.end) <= o.start < max(m.start, quantity.start) for o in mentions if o is not m)
+            ]
+        if quantity.form == "count_subject":
+            # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
+            # "1 patient died, and 5 relapsed" gives the death to no endpoint
+            usable = [
+                m for m in usable
+                if quantity.start < m.start <= quantity.end + _SUBJECT_REACH
+                and not any(quantity.end <= q.start < m.start for q in quantities)
+            ]
+        if not usable:
+            continue
+        tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]
+
+        def distance(m, _q=quantity):
+            if m.end <= _q.start:
+                return _q.start - m.end
+            return (m.start - _q.end) * FOLLOWING_DISTANCE_WEIGHT
+
+        best = tight[0] if tight else min(usable, key=distance)
+        timed = kinds[best.endpoint] == "survival" or (best.endpoint in at_landmark and quantity.events is None)
+        landmark = _landmark_for(sentence, landmarks, quantity, best) if timed else ()
+        pairs.append((quantity, best, landmark, best.start > quantity.start))
+        if tight:
+            # "All 20 (100%) achieved CR and MRD negativity": the value holds for both
+            following = [m for m in usable if m.start >= best.end]
+            for after in following:
+                if not re.fullmatch(r"\s*(?:and|&)\s*", sentence[best.end : after.start], re.I):
+                    break
+                pairs.append((quantity, after, (), True))
+                best = after
+    return sorted(pairs, key=lambda pair: pair[0].start)
+
+
+def _list_pairs(sentence, mentions, values, landmarks, kinds) -> list:
+    """Endpoints and values listed in the same order.
+
+    "A and B were x and y (, respectively)"; "A and B were x and y at 6 months
+    and z and w at 1 year" (endpoints x landmarks); "C at 6 months and 1 year
+    were x and y" (one endpoint, several landmarks). The list of values ends
+    at the next endpoint phrase or at "respectively", "while", ";".
+    """
+    first = values[0].start
+    end = min((m.start for m in mentions if m.start > first), default=len(sentence))
+    stop = _LIST_END.search(sentence, values[0].end)
+    if stop and stop.start() < end:
+        end = stop.start()
+    values = [v for v in values if v.start < end]
+    mentions = [m for m in mentions if m.start < first]
+    distinct = []
+    for m in mentions:
+        if not distinct or distinct[-1].endpoint != m.endpoint:
+            distinct.append(m)
+    if not distinct:
+        return []
+    leading_landmarks = [lm for lm in landmarks if lm.end <= first]
+    trailing_landmarks = [lm for lm in landmarks if first <= lm.start < end]
+    survival = lambda m, months: (months,) if kinds[m.endpoint] == "survival" and months is not None else ()  # noqa: E731
+    if len(distinct) == 1 and len(leading_landmarks) == len(values) > 1:
+        return [(q, distinct[0], (lm.months,), False) for q, lm in zip(values, leading_landmarks)]
+    groups = max(1, len(trailing_landmarks))
+    if len(values) % groups:
+        return []
+    per_group = len(values) // groups
+    if per_group < 2 or len(distinct) < per_group:
+        return []
+    listed = distinct[-per_group:]
+    if not all(_LIST_JOINT.fullmatch(sentence[a.end : b.start]) for a, b in zip(listed, listed[1:])):
+        return []  # "at a follow-up of 14 months, the ORR was 63%, with 65 (39%) in CR" is no list
+    pairs = []
+    for index, quantity in enumerate(values):
+        group, position = divmod(index, per_group)
+        if trailing_landmarks:
+            landmark = trailing_landmarks[group]
+            if landmark.start < quantity.end:
+                return []
+            months = landmark.months
+        else:
+            months = leading_landmarks[-1].months if leading_landmarks else None
+        pairs.append((quantity, listed[position], survival(listed[position], months), False))
+    return pairs
