@@ -90,7 +90,9 @@ def ten_page_pdf(path: Path) -> None:
         y = A4[1] - 60
         for line in range(58):
             text = filler
-            if line in (12, 40):
+            if number == 1 and line == 2:
+                text = "Twenty-four patients were enrolled and all 24 were infused with the fixture cells."
+            elif line in (12, 40):
                 sentence = SENTENCES[(number - 1 + (line == 40) * 5) % len(SENTENCES)]
                 text = sentence.format(a=10 + number, b=number, p=50 + number)
             c.drawString(50, y, text)

@@ -130,7 +130,13 @@ def _item_html(number: int, item: Item, by_index: dict, crops: PdfCrops | None, 
         body = (f'<p class="value">{escape(value_text(chosen))}</p><p class="where">{escape(_where(chosen))}</p>'
                 f'<blockquote>{_marked_quote(chosen)}</blockquote>{_evidence(chosen, crops, text)}')
     else:
+        # the page of the likeliest candidate, so even an unchosen value is checked against the paper
+        likeliest = max((by_index[i] for i in item.others), default=None,
+                        key=lambda c: c["confidence"] if isinstance(c.get("confidence"), (int, float)) else 0.0)
         body = '<p class="value">The extractor chose no value here: choose a candidate below, or correct.</p>'
+        if likeliest is not None:
+            body += (f'<p class="where">Likeliest candidate: {escape(value_text(likeliest))}, {escape(_where(likeliest))}</p>'
+                     f'{_evidence(likeliest, crops, text)}')
     others = "".join(_candidate_html(by_index[i]) for i in item.others)
     others_html = (f'<details class="others"{" open" if chosen is None else ""}><summary>{len(item.others)} other '
                    f'candidate{"s" if len(item.others) != 1 else ""} (o)</summary><ol>{others}</ol></details>') if item.others else ""
