@@ -50,7 +50,7 @@ def bad_run(tmp_path_factory):
     shutil.copyfile(ROOT / "resources/papers" / f"{GOOD}.pdf", papers / f"{GOOD}.pdf")
     done = snakemake(
         workdir, "results/tables/pooled.csv", "--config", f"papers_dir={papers}", "results_dir=results",
-        f"lexicon={LEXICON}", f"curation_dir={ROOT / 'resources/curation'}",
+        f"lexicon={LEXICON}", f"curation_dir={ROOT / 'resources/papers/curation'}",
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return workdir, papers, workdir / "results", corpus

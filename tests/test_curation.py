@@ -1,5 +1,7 @@
 """Curation decisions and their audit trail, denominators, landmarks, duplicates, the user's sheet."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -96,18 +98,42 @@ def test_stale_decision_is_a_check_line_and_the_paper_finishes(tmp_path):
 
 
 @pytest.mark.parametrize("text, where", [
-    ("decisions:\n  - {endpoint: os, decision: add, values: {percent: 80}}\n", r"decisions/0: 'reason' is a required property"),
-    ("decisions:\n  - {endpoint: os, decision: add, reason: r}\n", r"decisions/0: 'values' is a required property"),
-    ("decisions:\n  - {endpoint: cr, decision: reject, reason: r}\n", r"decisions/0/endpoint: 'cr' is not one of"),
-    ("decisions:\n  - {endpoint: os, landmark: 1 yr, decision: reject, reason: r}\n", r"decisions/0/landmark: '1 yr' does not match"),
-    ("decisions:\n  - {endpoint: os, decision: add, values: {percent: 80, estimate: 0.8}, reason: r}\n", r"decisions/0/values: .* should not be valid"),
-    ("decisions:\n  - {endpoint: mrd_neg, decision: add, values: {events: 16, total: 15}, reason: r}\n",
+    ("{endpoint: os, decision: add, values: {percent: 80}}", r"decisions/0: 'reason' is a required property"),
+    ("{endpoint: os, decision: add, reason: r}", r"decisions/0: 'values' is a required property"),
+    ("{endpoint: cr, decision: reject, reason: r}", r"decisions/0/endpoint: 'cr' is not one of"),
+    ("{endpoint: os, landmark: 1 yr, decision: reject, reason: r}", r"decisions/0/landmark: '1 yr' does not match"),
+    ("{endpoint: os, decision: add, values: {percent: 80, estimate: 0.8}, reason: r}", r"decisions/0/values: .* should not be valid"),
+    ("{endpoint: mrd_neg, decision: add, values: {events: 16, total: 15}, reason: r}",
      r"decisions/0/values: 16 events is more than the total of 15"),
-    ("year: 2020\n", r"\(top level\): 'reason' is a dependency of 'year'"),
+    # the newcomer's typo: `value:` for `values:`
+    ("{endpoint: mrd_neg, decision: override, value: {events: 3}, reason: r}",
+     r"decisions/0: Additional properties are not allowed \('value' was unexpected\)"),
 ])
-def test_bad_curation_names_file_and_key(tmp_path, text, where):
-    with pytest.raises(CurationError, match=r"q\.yaml: " + where):
-        load_curation(write(tmp_path / "q.yaml", text))
+def test_a_bad_decision_is_refused_alone_naming_its_key_and_the_rest_of_the_file_applies(tmp_path, text, where):
+    path = write(tmp_path / "q.yaml", f"""
+target: CD22
+year: 2024
+reason: as printed
+decisions:
+  - {text}
+  - {{endpoint: crs_any, decision: override, values: {{events: 4}}, reason: table 2}}
+""")
+    curation = load_curation(path)
+    assert len(curation.refused) == 1 and curation.refused[0][0] == "decisions/0"
+    assert re.match(where, curation.refused[0][1]), curation.refused
+    assert [d.endpoint for d in curation.decisions] == ["crs_any"]
+    tables = harmonise([record("q", [candidate("n_treated", total=15), candidate("crs_any", 3, 15)],
+                               metadata={"target": "CD19/CD22", "year": None})], str(tmp_path))
+    study = tables["studies"].iloc[0]
+    assert (study["target"], study["year"]) == ("CD22", 2024)  # metadata kept (they reverted before)
+    assert rows_of(tables).loc["crs_any", "events"] == 4  # the valid decision applied
+    refused = tables["checks"][tables["checks"]["check"] == "curation_not_applied"]
+    assert len(refused) == 1 and refused.iloc[0]["detail"].startswith("q.yaml: decisions/0")
+
+
+def test_bad_metadata_still_refuse_the_file_naming_file_and_key(tmp_path):
+    with pytest.raises(CurationError, match=r"q\.yaml: \(top level\): 'reason' is a dependency of 'year'"):
+        load_curation(write(tmp_path / "q.yaml", "year: 2020\n"))
 
 
 # ------------------------------------------------------------ landmarks
@@ -290,7 +316,18 @@ def test_bad_sheet_row_names_row_and_column(tmp_path, bad, where):
         load_endpoints_table(path)
 
 
-def test_sheet_with_other_columns_is_refused(tmp_path):
+def test_sheet_row_without_a_value_is_refused(tmp_path):
+    # the other columns of endpoints.csv are optional (issue 18), a value is not
     path = write(tmp_path / "sheet.csv", "study,paper,endpoint\nA,a,mrd_neg\n")
-    with pytest.raises(EndpointsTableError, match=r"missing: trial_ids, landmark_months"):
+    with pytest.raises(EndpointsTableError, match=r"row 1 \(line 2\), column events: no value: give events and total"):
         load_endpoints_table(path)
+
+
+def test_reference_metadata_reach_studies_csv(tmp_path):
+    write(tmp_path / "p.yaml", "first_author: Novak\njournal: Blood Adv\ndoi: 10.1182/bloodadvances.2024000001\n"
+                               "reason: title page\n")
+    study = harmonise([record("p", [candidate("n_treated", total=15)])], str(tmp_path))["studies"].iloc[0]
+    assert (study["first_author"], study["journal"], study["doi"]) == ("Novak", "Blood Adv", "10.1182/bloodadvances.2024000001")
+    write(tmp_path / "p.yaml", "doi: https://doi.org/10.1/x\nreason: r\n")
+    with pytest.raises(CurationError, match=r"p\.yaml: doi: 'https://doi.org/10.1/x' does not match"):
+        load_curation(tmp_path / "p.yaml")

@@ -215,3 +215,15 @@ def test_a_whole_abstract(tmp_path, text, expected):
     got = {key: (c["events"], c["total"], None if c["estimate"] is None else round(c["estimate"], 3))
            for key, c in values.items()}
     assert got == expected
+
+
+def test_an_ambiguous_endpoint_is_a_check_in_harmonise(tmp_path):
+    from trialmeta.harmonise.table import harmonise
+
+    path = tmp_path / "paper.txt"
+    path.write_text(ALL + "Forty adults were infused. The CR rate was 70%. In a later analysis the CR rate was 80%.")
+    tables = harmonise([extract_paper(str(path), LEXICON)], curation_dir=None)
+    checks = tables["checks"]
+    row = checks[checks["check"] == "ambiguous_value"].iloc[0]
+    assert row["endpoint"] == "cr_cri" and "70%, 80%" in row["detail"]
+    assert "cr_cri" not in set(tables["endpoints"]["endpoint"])

@@ -42,7 +42,7 @@ def command(workdir: Path, papers: Path, *args: str) -> list[str]:
         sys.executable, "-m", "snakemake", TARGET, "--snakefile", str(ROOT / "Snakefile"),
         "--directory", str(workdir), "--cores", "2", "--configfile", str(ROOT / "config.yaml"),
         *args, "--config", f"papers_dir={papers}", "results_dir=results",
-        f"lexicon={ROOT / 'resources/lexicon.yaml'}", f"curation_dir={ROOT / 'resources/curation'}",
+        f"lexicon={ROOT / 'resources/lexicon.yaml'}", f"curation_dir={ROOT / 'resources/papers/curation'}",
     ]
 
 

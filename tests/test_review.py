@@ -162,7 +162,7 @@ def test_markup_does_not_run_in_the_browser(tmp_path):
 
 
 EXPORTED = """# Curation of p, exported from its review page
-sha256: "{sha}"
+paper_sha256: "{sha}"
 study: "Trial P"
 reason: "label (reviewer: A)"
 decisions:
@@ -180,21 +180,28 @@ def test_a_hand_edited_export_is_refused_naming_file_and_key(tmp_path):
     good = tmp_path / "p.yaml"
     good.write_text(EXPORTED.format(sha="a" * 64))
     assert [d.decision for d in load_curation(good).decisions] == ["accept", "override"]
+    # a bad decision is refused alone, naming file and key; the others still apply
+    good.write_text(EXPORTED.format(sha="a" * 64).replace('"events":3', '"events":30'))
+    curation = load_curation(good)
+    assert [d.endpoint for d in curation.decisions] == ["cr_cri"]
+    assert any(re.search(r"decisions/1/values: 30 events is more than the total of 15", problem)
+               for _, problem in curation.refused), curation.refused
+    # a file the schema refuses as a whole names file and key
     for broken, where in [
-        (EXPORTED.format(sha="a" * 64).replace('"events":3', '"events":30'), r"p\.yaml: decisions/1/values: 30 events is more than the total of 15"),
-        (EXPORTED.format(sha="a" * 64).replace('decision: "accept"', 'decision: "acept"'), r"p\.yaml: decisions/0/decision: 'acept' is not one of"),
-        (EXPORTED.format(sha="not-a-hash"), r"p\.yaml: sha256: 'not-a-hash' does not match"),
+        (EXPORTED.format(sha="not-a-hash"), r"p\.yaml: paper_sha256: 'not-a-hash' does not match"),
+        (EXPORTED.format(sha="a" * 64).replace('study: "Trial P"', 'study: ""'), r"p\.yaml: study: '' should be non-empty"),
     ]:
         good.write_text(broken)
         with pytest.raises(CurationError, match=where):
             load_curation(good)
+    good.write_text(EXPORTED.format(sha="not-a-hash"))
     # the review page names the refusal too, and so does harmonise (failures.csv), while the paper still finishes
     rec = record("p", [candidate("n_treated", total=15), candidate("cr_cri", 12, 15, 0.8), candidate("relapse", 2, 15)])
     page = build_review_page(rec, None, good, dpi=110)
-    assert "The curation file was refused" in page and "sha256: &#x27;not-a-hash&#x27; does not match" in page
+    assert "The curation file was refused" in page and "paper_sha256: &#x27;not-a-hash&#x27; does not match" in page
     tables = harmonise([rec], str(tmp_path))
     failure = tables["failures"].iloc[0]
-    assert failure["error_kind"] == "invalid_curation" and "p.yaml: sha256" in failure["message"]
+    assert failure["error_kind"] == "invalid_curation" and "p.yaml: paper_sha256" in failure["message"]
     assert len(tables["endpoints"]) == 3
 
 
@@ -270,8 +277,8 @@ def test_agreement_rule_on_the_demo_lists_the_one_disagreement(tmp_path):
     import yaml
 
     one, two = tmp_path / "reviewer_one", tmp_path / "reviewer_two"
-    shutil.copytree(ROOT / "resources/curation", one)
-    shutil.copytree(ROOT / "resources/curation", two)
+    shutil.copytree(ROOT / "resources/papers/curation", one)
+    shutil.copytree(ROOT / "resources/papers/curation", two)
     paper = "cd19_mrd_positive_b_all"
     changed = yaml.safe_load((two / f"{paper}.yaml").read_text())
     changed["decisions"][0]["values"] = {"events": 1, "total": 14}  # icans_any: 1 of 14 instead of 0 of 14

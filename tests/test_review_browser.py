@@ -80,7 +80,7 @@ def reviewed(tmp_path_factory):
     from selenium.webdriver.support.ui import Select
 
     work = tmp_path_factory.mktemp("review")
-    shutil.copytree(ROOT / "resources/curation", work / "curation")
+    shutil.copytree(ROOT / "resources/papers/curation", work / "curation")
     snakemake(work, *TARGETS)
     before = {name: pd.read_csv(work / "results/tables" / f"{name}.csv") for name in ("endpoints", "pooled")}
     shots = Path(os.environ.get("TRIALMETA_SCREENSHOTS") or work / "shots")
@@ -157,7 +157,7 @@ def test_the_exported_file_is_a_valid_curation_file_holding_the_four_decisions(r
     assert all(f"(reviewer: {REVIEWER})" in d.reason for k, d in decisions.items() if k != "crs_grade3plus")
     assert "three patients had neurotoxicity" in decisions["icans_any"].reason
     data = yaml.safe_load(reviewed["exported"].read_text())
-    assert len(data["sha256"]) == 64 and data["study"] == "Tandem CD19/CD22, r/r ALL"
+    assert len(data["paper_sha256"]) == 64 and data["study"] == "Tandem CD19/CD22, r/r ALL"
     assert reviewed["shown"].strip() == reviewed["exported"].read_text().strip()
     assert reviewed["progress"].startswith("4 of ") and "1 added" in reviewed["progress"]
 

@@ -69,7 +69,7 @@ def workflow_args(source: Path, results: Path) -> list[str]:
     return [
         "--snakefile", str(source / "Snakefile"), "--configfile", str(source / "config.yaml"),
         "--config", f"papers_dir={source / 'resources/papers'}", f"results_dir={results}",
-        f"lexicon={source / 'resources/lexicon.yaml'}", f"curation_dir={source / 'resources/curation'}",
+        f"lexicon={source / 'resources/lexicon.yaml'}", f"curation_dir={source / 'resources/papers/curation'}",
         f"endpoints={ENDPOINTS}",
     ]
 

@@ -2,21 +2,30 @@
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 # the library lives beside the rules; importable even when not pip-installed
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+from trialmeta.core.config import ConfigError, check_config  # noqa: E402
 from trialmeta.extract.corpus import find_papers  # noqa: E402
+from trialmeta.harmonise.curation import curation_folder  # noqa: E402
 
 min_version("9.0")
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+# command-line strings typed as the schema says ('0.9' -> 0.9, 'true' -> True), and a short
+# message naming the key (with the closest valid keys) instead of Snakemake's schema dump
+try:
+    config.update(check_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")))
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+validate(config, schema="../schemas/config.schema.yaml")  # fills in the defaults
 
 RESULTS = config["results_dir"]
 # Every rule runs in the project's one environment (same pins as pyproject.toml).
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
-CURATION_DIR = config["curation_dir"] or ""
+CURATION_DIR = curation_folder(config)
 # A user's own extraction sheet replaces extraction (papers_dir is then not
 # read): checked now, so a bad row stops the run before any job, naming its
 # row and column.
@@ -28,6 +37,26 @@ if ENDPOINTS_TABLE:
     PAPERS = {}
 else:
     PAPERS = find_papers(config["papers_dir"])
+
+
+def run_summary(stopped):
+    """Print what the run did (README "The run summary"); with `strict`, any problem fails the run."""
+    from trialmeta.report import summary as run
+
+    tables, details = run.read_tables(RESULTS)
+    papers = set(TABLE_PAPERS if ENDPOINTS_TABLE else PAPERS)
+    found = run.summarise(tables, details, config, papers=papers, stopped=stopped)
+    print("\n".join(run.lines(found, RESULTS, strict=config["strict"])), file=sys.stderr)
+    if config["strict"] and found.problems and not stopped:
+        sys.exit(1)
+
+
+onsuccess:
+    run_summary(stopped=False)
+
+
+onerror:
+    run_summary(stopped=True)
 
 
 wildcard_constraints:
@@ -102,10 +131,12 @@ def final_outputs():
         results("tables", "endpoints.csv"),
         results("tables", "studies.csv"),
         results("tables", "audit.csv"),
+        results("tables", "coverage.csv"),
         results("tables", "pooled.csv"),
         *figure_files("png"),
         *figure_files("svg"),
         results("report.html"),
+        results("r", "reproduce.R"),
         *review_outputs(),
         *agreement_outputs(),
     ]

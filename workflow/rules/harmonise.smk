@@ -14,6 +14,7 @@ rule harmonise:
         failures=report(results("tables", "failures.csv"), caption="../report/failures.rst", category="Tables"),
         audit=report(results("tables", "audit.csv"), caption="../report/audit.rst", category="Tables"),
         patients=report(results("tables", "patients.csv"), caption="../report/patients.rst", category="Tables"),
+        coverage=report(results("tables", "coverage.csv"), caption="../report/coverage.rst", category="Tables"),
     params:
         curation_dir=CURATION_DIR,
         endpoints_table=ENDPOINTS_TABLE,

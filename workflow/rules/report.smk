@@ -19,6 +19,8 @@ rule report_html:
             caption="../report/report.rst",
             category="Report",
         ),
+        # PRISMA-style counts (also the report's "This run" block)
+        flow=report(results("tables", "flow.csv"), caption="../report/flow.rst", category="Tables"),
         # Also writes a snapshot of this run to {results_dir}/history/ (snapshots/, runs.json),
         # which is deliberately not an output: Snakemake deletes outputs before a job, and the
         # history must outlive every run.
@@ -43,3 +45,27 @@ rule report_html:
         runtime=10,
     script:
         "../scripts/report.py"
+
+
+# results/r/: an escalc-ready CSV per endpoint (the studies pooled) and reproduce.R, which refits
+# every configured analysis with metafor and writes r_pooled.csv beside it (README "To R").
+rule r_export:
+    input:
+        details=results("pooled", "results.json"),
+    output:
+        tables=[results("r", f"{endpoint}.csv") for endpoint in config["endpoints"]],
+        script=results("r", "reproduce.R"),
+    params:
+        endpoints=config["endpoints"],
+        pooling=config["pooling"],
+    conda:
+        CONDA_ENV
+    log:
+        results("logs", "r_export.log"),
+    benchmark:
+        results("logs", "benchmarks", "r_export.tsv"),
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/r_export.py"

@@ -12,7 +12,7 @@ from trialmeta.core.io import read_json  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 out = snakemake.output  # noqa: F821
-details = read_json(snakemake.input.details)  # noqa: F821
+details = plots.with_level(read_json(snakemake.input.details))  # headers say the configured level ('90% CI')  # noqa: F821
 if snakemake.rule == "survival_figures":  # noqa: F821
     landmarks = details.get("landmarks") or {}
     # the order of SURVIVAL_FIGURES in rules/common.smk, which orders the SVGs

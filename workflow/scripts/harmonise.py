@@ -9,6 +9,7 @@ import pandas as pd
 sys.path[:0] = [str(Path(snakemake.scriptdir)), str(Path(snakemake.scriptdir).parent)]  # noqa: F821
 import _log  # noqa: E402
 
+from trialmeta.harmonise.coverage import coverage  # noqa: E402
 from trialmeta.harmonise.endpoints_table import load_endpoints_table, records_from_table  # noqa: E402
 from trialmeta.harmonise.table import harmonise  # noqa: E402
 from trialmeta.core.io import read_json, write_csv  # noqa: E402
@@ -27,6 +28,7 @@ tables["patients"], km_checks = patient_level(
 if km_checks:
     checks = pd.concat([tables["checks"], pd.DataFrame(km_checks, columns=tables["checks"].columns)], ignore_index=True)
     tables["checks"] = checks.sort_values(["paper", "endpoint", "landmark_months", "check"], kind="mergesort", na_position="first")
+tables["coverage"] = coverage(records, tables["endpoints"])
 for name, frame in tables.items():
     write_csv(snakemake.output[name], frame)  # noqa: F821
     log.info("%s: %d rows", name, len(frame))

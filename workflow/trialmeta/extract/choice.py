@@ -89,6 +89,12 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     # harmonise reads the enrolled count as the denominator, and says so).
     sized = counts or enrolled
     n_treated = max(sized, key=lambda c: (c.total or 0, _rank(c, None))).total if sized else None
+    # "all 20 patients had CRS" in a paper whose largest treated count is 5: that count is a part
+    # (5 who received another drug as well), and no treated size is claimed
+    everyone = max((c.total for c in choosable if c.rule == "text:all_n" and c.total), default=0)
+    if n_treated and everyone > n_treated:
+        choosable = [c for c in choosable if c.endpoint not in ("n_treated", "n_enrolled")]
+        n_treated = everyone
     by_key: dict[tuple, list[Candidate]] = {}
     mild: dict[tuple, list[Candidate]] = {}
     for candidate in choosable:

@@ -154,7 +154,9 @@ class Columns:
 
 
 def _study_label(study: dict) -> str:
-    return study["study"] + (f" ({study['year']})" if study.get("year") else "")
+    # "Novak 2024" already says its year: no "Novak 2024 (2024)"
+    year = study.get("year")
+    return study["study"] + (f" ({year})" if year and str(year) not in study["study"] else "")
 
 
 def _count(study: dict) -> str:
@@ -217,7 +219,25 @@ def forest_rows(entry: dict) -> list[Row]:
         rows.append(Row("text", entry["primary_note"], small=True))
     if not _weighted(entry):
         rows.append(Row("text", "Squares sized by number of patients: the primary model has no study weights", small=True))
+    rows.extend(excluded_rows(entry))
     return rows
+
+
+def excluded_rows(entry: dict) -> list[Row]:
+    """Studies that reported the endpoint but are not pooled, with why: the pool's k is never silently short."""
+    return [Row("text", f"Not pooled: {e['study']} ({e['reason']})", small=True) for e in entry.get("excluded", [])]
+
+
+def ci_header(entry: dict) -> str:
+    """ "95% CI", or the `level` an entry (see `with_level`) or the pooling config carries."""
+    return f"{100 * entry.get('level', 0.95):g}% CI"
+
+
+def with_level(details: dict) -> dict:
+    """results.json with pooling.level on every endpoint and landmark entry, for the headers' "90% CI"."""
+    level = details.get("pooling", {}).get("level", 0.95)
+    return {**details, **{group: {name: {**entry, "level": level} for name, entry in (details.get(group) or {}).items()}
+                          for group in ("endpoints", "landmarks")}}
 
 
 def subgroup_rows(entry: dict, subgroup: dict) -> list[Row]:
@@ -353,9 +373,9 @@ def _reference(entry: dict, analysis: dict | None = None) -> float | None:
 
 def _columns(entry: dict, **changes) -> Columns:
     if entry.get("kind") == "landmark":
-        base = Columns(count="Patients", right="Survival, % [95% CI]", axis="Survival (%)")
+        base = Columns(count="Patients", right=f"Survival, % [{ci_header(entry)}]", axis="Survival (%)")
     else:
-        base = Columns()
+        base = Columns(right=f"Proportion, % [{ci_header(entry)}]")
     if not _weighted(entry):
         base = replace(base, right2="")
     return replace(base, **changes)
@@ -497,7 +517,7 @@ def landmark_figure(entry: dict | None, key: str):
     heading = Row("text", entry["label"] + ("" if months is None else f" at {months} months"), bold=True)
     quantity = entry.get("quantity", "survival").capitalize()
     # the value column is 2.7 inches wide: its header names the quantity by its last word
-    columns = Columns(count="Patients", right=f"{quantity.split()[-1].capitalize()}, % [95% CI]", axis=f"{quantity} (%)")
+    columns = Columns(count="Patients", right=f"{quantity.split()[-1].capitalize()}, % [{ci_header(entry)}]", axis=f"{quantity} (%)")
     return rows_figure([heading, *landmark_rows(entry)], columns, "" if months is None else f"At {months} months")
 
 

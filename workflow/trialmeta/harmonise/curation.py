@@ -13,17 +13,31 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from trialmeta.core.io import load_yaml_checked
 from trialmeta.extract.numbers import MONTHS_PER_UNIT
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "curation.schema.yaml"
-METADATA_KEYS = ("study", "trial_ids", "target", "construct", "population", "age_group", "year", "report", "centre")
+METADATA_KEYS = (
+    "study", "trial_ids", "target", "construct", "population", "age_group", "year", "report", "centre",
+    "first_author", "journal", "doi",
+)
 # A landmark in days or weeks is the month it names when it lies this close:
 # 365 days is 11.99 months (12 months), 180 days is 5.91 months (6 months).
 LANDMARK_SNAP_MONTHS = 0.25
 _LANDMARK = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?) *(?P<unit>day|week|month|year)s?$")
+
+
+def curation_folder(config: dict) -> str:
+    """The run's curation folder: config ``curation_dir`` with ``{papers_dir}`` filled in; '' when curation is off.
+
+    The default, ``{papers_dir}/curation``, keeps a reviewer's curation beside their papers (and
+    the project's demo curation beside the demo papers), so no one's decisions reach another's files.
+    """
+    value = config.get("curation_dir") or ""
+    return value.replace("{papers_dir}", str(config.get("papers_dir") or "").rstrip("/")) if value else ""
 
 
 class CurationError(ValueError):
@@ -71,6 +85,12 @@ class Curation:
     # event times of single patients of the per-patient table, as the text gives them
     patient_times: dict = field(default_factory=dict)
     patient_time_unit: str = "days"
+    # (key, problem) of decisions refused alone; the other decisions apply
+    refused: tuple[tuple[str, str], ...] = ()
+    # why the whole study is left out of every pooled analysis ('' = it is not)
+    exclude: str = ""
+    # SHA-256 of the paper file(s) the curation was written for (a PDF and its text version may differ)
+    paper_sha256: tuple[str, ...] = ()
 
     @property
     def file(self) -> str:
@@ -95,34 +115,62 @@ def _schema() -> dict:
     return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _first_error(data, schema: dict, prefix: str) -> str | None:
+    """The first schema error as 'key: message' (keys under `prefix`), or None."""
+    error = next(iter(sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
+                             key=lambda e: list(map(str, e.absolute_path)))), None)
+    if error is None:
+        return None
+    key = "/".join([prefix, *map(str, error.absolute_path)]) if prefix else "/".join(map(str, error.absolute_path))
+    return f"{key or '(top level)'}: {error.message}"
+
+
+def _decision(item, key: str, schema: dict) -> Decision:
+    """One decision, or ValueError('key: problem') when it cannot be applied as written."""
+    problem = _first_error(item, schema, key)
+    if problem:
+        raise ValueError(problem)
+    landmark = landmark_months(item["landmark"]) if "landmark" in item else None
+    values = _table_values(item.get("values", {}))
+    low, high = values.get("ci_low"), values.get("ci_high")
+    if low is not None and low > high:
+        raise ValueError(f"{key}/values: CI low {low:g} is above CI high {high:g}")
+    events, total = values.get("events"), values.get("total")
+    if events is not None and total is not None and events > total:
+        raise ValueError(f"{key}/values: {events} events is more than the total of {total}")
+    return Decision(key=key, endpoint=item["endpoint"], landmark_months=landmark, decision=item["decision"],
+                    values=values, denominator=item.get("denominator"), reason=item["reason"])
+
+
 def load_curation(path: str | Path) -> Curation:
-    """Read and check one curation file; CurationError names the file, the key and the problem."""
-    data = load_yaml_checked(path, {"anyOf": [{"type": "null"}, _schema()]}, CurationError) or {}
-    decisions = []
+    """Read and check one curation file.
+
+    A decision that is not valid is refused alone (`Curation.refused` names its
+    key and problem) and the file's other decisions and metadata still apply;
+    CurationError (naming the file, the key and the problem) is left for a file
+    that cannot be read or whose metadata are not valid.
+    """
+    schema = _schema()
+    decision_schema = schema["properties"]["decisions"]["items"]
+    # the file without its decisions' contents: each decision is checked on its own below
+    file_schema = {**schema, "properties": {**schema["properties"], "decisions": {"type": "array"}}}
+    data = load_yaml_checked(path, {"anyOf": [{"type": "null"}, file_schema]}, CurationError) or {}
+    decisions, refused, seen = [], [], {}
     for index, item in enumerate(data.get("decisions", [])):
         key = f"decisions/{index}"
-        landmark = landmark_months(item["landmark"]) if "landmark" in item else None
-        values = _table_values(item.get("values", {}))
-        low, high = values.get("ci_low"), values.get("ci_high")
-        if low is not None and low > high:
-            raise CurationError(f"{path}: {key}/values: CI low {low:g} is above CI high {high:g}")
-        events, total = values.get("events"), values.get("total")
-        if events is not None and total is not None and events > total:
-            raise CurationError(f"{path}: {key}/values: {events} events is more than the total of {total}")
-        decisions.append(Decision(
-            key=key, endpoint=item["endpoint"], landmark_months=landmark, decision=item["decision"],
-            values=values, denominator=item.get("denominator"), reason=item["reason"],
-        ))
-    seen = {}
-    for decision in decisions:
+        try:
+            decision = _decision(item, key, decision_schema)
+        except ValueError as err:
+            refused.append((key, str(err)))
+            continue
         target = (decision.endpoint, decision.landmark_months)
         if target in seen:
-            raise CurationError(
-                f"{path}: {decision.key}: second decision on {decision.endpoint}"
-                f"{'' if decision.landmark_months is None else f' at {decision.landmark_months:g} months'}"
-                f" (first is {seen[target]}); merge them"
-            )
-        seen[target] = decision.key
+            where = "" if decision.landmark_months is None else f" at {decision.landmark_months:g} months"
+            refused.append((key, f"{key}: second decision on {decision.endpoint}{where} (first is {seen[target]}); "
+                                 "merge them"))
+            continue
+        seen[target] = key
+        decisions.append(decision)
     return Curation(
         path=str(path),
         metadata={k: data[k] for k in METADATA_KEYS if k in data},
@@ -130,6 +178,10 @@ def load_curation(path: str | Path) -> Curation:
         cohort=dict(data.get("cohort", {})),
         followup_max_months=data.get("followup_max_months"),
         decisions=tuple(decisions),
+        refused=tuple(refused),
+        exclude=data.get("exclude", ""),
         patient_times={str(k): dict(v) for k, v in data.get("patient_times", {}).items()},
         patient_time_unit=data.get("patient_time_unit", "days"),
+        paper_sha256=tuple([data["paper_sha256"]] if isinstance(data.get("paper_sha256"), str)
+                           else data.get("paper_sha256", ())),
     )

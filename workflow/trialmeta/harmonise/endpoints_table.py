@@ -1,6 +1,11 @@
 """A reviewer's own extraction sheet (config ``endpoints_table``) in place of the extractor.
 
-The sheet has the columns of endpoints.csv. Each row is checked (types, ranges,
+The sheet needs only the columns a reviewer has: `study`, `endpoint`, and the
+value (`events` and `total`, or `estimate` with `ci_low`/`ci_high` or `se`);
+any other column of endpoints.csv is optional (`paper` defaults to the study
+label made file-safe), and the study columns `target`, `construct`,
+`population`, `age_group`, `year` and `report` fill studies.csv (checked as in
+a curation file). Each row is checked (types, ranges,
 endpoint names, a landmark on time-to-event values only) and an error names the
 file, the row, its line and the column. The rows then go through harmonise like
 extracted values: curation, cohort rules, checks and the duplicate rule.
@@ -8,17 +13,23 @@ extracted values: curation, cohort rules, checks and the duplicate rule.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
 import jsonschema
 import pandas as pd
+import yaml
 
-from trialmeta.harmonise.table import ENDPOINT_COLUMNS, ENDPOINTS, PROPORTIONS, ROW_CONTEXT_FLAGS, TIME_TO_EVENT
+from trialmeta.harmonise.curation import SCHEMA_PATH as CURATION_SCHEMA
+from trialmeta.harmonise.rows import ENDPOINT_COLUMNS, ENDPOINTS, PROPORTIONS, ROW_CONTEXT_FLAGS, TIME_TO_EVENT
 
 INTEGER_COLUMNS = ("events", "total", "page")
 NUMBER_COLUMNS = ("landmark_months", "estimate", "ci_low", "ci_high", "se")
 SOURCES = ("extracted", "verified", "curated", "table")
+REQUIRED_COLUMNS = ("study", "endpoint")
+# study columns of studies.csv a sheet may carry, one value per paper (as a curation file's metadata)
+METADATA_COLUMNS = ("target", "construct", "population", "age_group", "year", "report", "first_author", "journal", "doi")
 
 _NUMBER_OR_EMPTY = {"type": ["number", "null"]}
 ROW_SCHEMA = {
@@ -93,6 +104,26 @@ def _typed(path: Path, index: int, raw: dict) -> dict:
     return row
 
 
+def _metadata_schema() -> dict:
+    properties = yaml.safe_load(CURATION_SCHEMA.read_text(encoding="utf-8"))["properties"]
+    return {column: properties[column] for column in METADATA_COLUMNS}
+
+
+def _metadata(path: Path, index: int, values: dict, schema: dict) -> dict:
+    """The row's study columns, typed and checked as in a curation file (empty cells left out)."""
+    out = {}
+    for column in METADATA_COLUMNS:
+        text = values[column].strip()
+        if not text:
+            continue
+        value = int(text) if column == "year" and _INTEGER.match(text) else text
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema[column]).iter_errors(value))
+        if error is not None:
+            raise EndpointsTableError(f"{_where(path, index, column)}: {error.message}")
+        out[column] = value
+    return out
+
+
 def load_endpoints_table(path: str | Path) -> list[dict]:
     """Read and check the sheet; rows as typed values (None for empty cells), in file order."""
     path = Path(path)
@@ -100,14 +131,25 @@ def load_endpoints_table(path: str | Path) -> list[dict]:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise EndpointsTableError(f"{path}: cannot read: {err}") from err
-    missing = [c for c in ENDPOINT_COLUMNS if c not in raw.columns]
-    extra = [c for c in raw.columns if c not in ENDPOINT_COLUMNS]
+    known = (*ENDPOINT_COLUMNS, *METADATA_COLUMNS)
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    extra = [c for c in raw.columns if c not in known]
     if missing or extra:
+        unexpected = [c + "".join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(c, known, n=1))
+                      for c in extra]
         raise EndpointsTableError(
-            f"{path}: columns must be those of endpoints.csv ({', '.join(ENDPOINT_COLUMNS)}); "
+            f"{path}: needs columns {', '.join(REQUIRED_COLUMNS)} and a value (events and total, or estimate with "
+            f"ci_low/ci_high or se); optional: the other columns of endpoints.csv and {', '.join(METADATA_COLUMNS)}; "
             + "; ".join(filter(None, [missing and f"missing: {', '.join(missing)}",
-                                      extra and f"unexpected: {', '.join(extra)}"]))
+                                      extra and f"unexpected: {', '.join(unexpected)}"]))
         )
+    for column in known:
+        if column not in raw.columns:
+            raw[column] = ""
+    # a sheet without paper names: each study is its own paper, named file-safe
+    raw["paper"] = [paper.strip() or re.sub(r"[^A-Za-z0-9_.-]+", "_", study.strip()).strip("_.") or "study"
+                    for paper, study in zip(raw["paper"], raw["study"])]
+    metadata_schema = _metadata_schema()
     validator = jsonschema.Draft202012Validator(ROW_SCHEMA)
     rows, first_of_paper, seen = [], {}, {}
     for index, values in enumerate(raw.to_dict("records")):
@@ -122,6 +164,11 @@ def load_endpoints_table(path: str | Path) -> list[dict]:
                 f"{_where(path, index, 'events')}: {row['events']} events is more than the total of {row['total']} "
                 f"(endpoint {row['endpoint']!r})"
             )
+        if row["estimate"] is None and row["total"] is None:
+            raise EndpointsTableError(
+                f"{_where(path, index, 'events')}: no value: give events and total, or estimate (with ci_low and "
+                f"ci_high, or se) (endpoint {row['endpoint']!r})")
+        row["metadata"] = _metadata(path, index, values, metadata_schema)
         first = first_of_paper.setdefault(row["paper"], (index, row))
         for column in ("study", "trial_ids"):
             if row[column] != first[1][column]:
@@ -157,9 +204,10 @@ def records_from_table(rows: list[dict]) -> list[dict]:
                 "percent_printed": None, "context": flags, "source": row["source"] or "table", "order": order,
             })
         first = group[0]
+        metadata = {k: v for row in reversed(group) for k, v in row.get("metadata", {}).items()}  # first row wins
         records.append({
             "paper": paper, "status": "ok", "error": None, "study": first["study"],
-            "metadata": {"trial_ids": [t for t in first["trial_ids"].split(";") if t]},
+            "metadata": {**metadata, "trial_ids": [t for t in first["trial_ids"].split(";") if t]},
             "candidates": candidates,
             "chosen": [{"candidate": i, "reason": "endpoints_table"} for i in range(len(candidates))],
         })

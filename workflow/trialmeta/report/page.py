@@ -19,7 +19,8 @@ from xml.etree import ElementTree
 
 import pandas as pd
 
-from trialmeta.figures.plots import heterogeneity_text, model_label, primary_analysis, subgroup_test_text
+from trialmeta.figures.plots import ci_header, heterogeneity_text, model_label, primary_analysis, subgroup_test_text
+from trialmeta.report.summary import papers_in, report_block
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
@@ -323,6 +324,12 @@ def _title(entry: dict) -> str:
     return entry["label"] + ("" if months is None else f" at {months} months")
 
 
+def _not_pooled(entry: dict) -> str:
+    """Studies that reported the endpoint but are not in its pool, with why (shown beside the number)."""
+    excluded = entry.get("excluded") or []
+    return "".join(f"<br><span class='note flag'>not pooled: {_e(x['study'])} ({_e(x['reason'])})</span>" for x in excluded)
+
+
 def _anchor(name: str) -> str:
     return "ep-" + "".join(c if c.isalnum() else "-" for c in name)
 
@@ -331,7 +338,7 @@ def _summary_rows(details: dict) -> list[list[str]]:
     rows = []
     named = [*details.get("endpoints", {}).items(), *_landmarks(details)]
     for name, entry in named:
-        link = f"<a href='#{_anchor(name)}'>{_e(_title(entry))}</a>"
+        link = f"<a href='#{_anchor(name)}'>{_e(_title(entry))}</a>{_not_pooled(entry)}"
         a = primary_analysis(entry)
         if a is None:
             reason = entry.get("primary_note") or "no poolable study"
@@ -373,7 +380,7 @@ def _subgroups_html(entry: dict, figures: dict, name: str) -> str:
                  _num(g.get("i2"), "{:.0f}%"), _num(g.get("tau2")), _e(", ".join(g["studies"]))]
                 for g in subgroup["groups"]]
         out.append(f"<h4>By {_e(column)}</h4>")
-        out.append(_rows_table([column, "k", "Estimate [95% CI]", "I²", "τ²", "Studies"], rows))
+        out.append(_rows_table([column, "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²", "Studies"], rows))
         out.append(f"<p>{html.escape(subgroup_test_text(subgroup))}.</p>")
         out.append(_img(figures.get(f"forest_{name}_by_{column}"), f"Forest plot of {entry['label']} by {column}"))
     return "\n".join(out)
@@ -384,7 +391,7 @@ def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
     if entry.get("leave_one_out"):
         rows = [[_e(r["omitted"]), str(r["k"]), _interval(r["estimate"], r["ci_low"], r["ci_high"]),
                  _num(r.get("i2"), "{:.0f}%"), _num(r.get("tau2"))] for r in entry["leave_one_out"]]
-        out.append("<h4>Leave-one-out</h4>" + _rows_table(["Omitted", "k", "Estimate [95% CI]", "I²", "τ²"], rows))
+        out.append("<h4>Leave-one-out</h4>" + _rows_table(["Omitted", "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²"], rows))
         out.append(_img(figures.get(f"leave_one_out_{name}"), f"Leave-one-out forest of {entry['label']}"))
     else:
         out.append("<h4>Leave-one-out</h4>" + _note(entry, "leave_one_out"))
@@ -536,13 +543,15 @@ def build_report(
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>trialmeta report</title>", f"<style>{CSS}</style></head><body>",
         "<h1>Meta-analysis report</h1>",
-        f"<p class='note'>{len(studies)} studies from {len(studies) + len(failures)} papers; papers folder "
+        f"<p class='note'>{len(studies)} studies from {papers_in(studies, failures)} papers; papers folder "
         f"<code>{_e(config['papers_dir'])}</code>." + (f" Run date {_e(run_date)}." if run_date else "") + "</p>",
+        report_block(endpoints, studies, checks, failures, details, config),
         "<nav><ul>" + "".join(f"<li><a href='#{a}'>{_e(t)}</a></li>" for a, t in nav) + "</ul></nav>",
         "<h2 id='summary'>Summary of pooled endpoints (primary analysis)</h2>",
         f"<p class='note'>{html.escape(model_label({**primary, 'ci_method': primary.get('ci_method', 'z')}))}; "
-        "estimates in percent with 95% CI and prediction interval.</p>",
-        _rows_table(["Endpoint", "k", "Patients", "Estimate [95% CI]", "Prediction interval", "I²", "τ²"], _summary_rows(details)),
+        f"estimates in percent with {ci_header(config['pooling'])} and prediction interval.</p>",
+        _rows_table(["Endpoint", "k", "Patients", f"Estimate [{ci_header(config['pooling'])}]", "Prediction interval", "I²", "τ²"],
+                    _summary_rows(details)),
         _changes_html(changes, primary),
         "<h2 id='methods'>Methods</h2>",
         *(f"<p>{html.escape(p)}</p>" for p in method_text.paragraphs),

@@ -7,7 +7,7 @@
   const NAME_STORE = 'trialmeta-review:reviewer';
   const TIME_TO_EVENT = ['relapse_cuminc', 'rfs', 'lfs', 'efs', 'os'];
   const MONTHS = {day: 1 / 30.4375, week: 7 / 30.4375, month: 1, year: 12};
-  const TOP_ORDER = ['sha256', 'study', 'trial_ids', 'target', 'construct', 'population', 'age_group', 'year', 'report',
+  const TOP_ORDER = ['paper_sha256', 'study', 'trial_ids', 'target', 'construct', 'population', 'age_group', 'year', 'report',
     'centre', 'cohort', 'followup_max_months', 'patient_times', 'patient_time_unit', 'reason'];
   const storage = (() => {
     try { localStorage.setItem(STORE + ':probe', '1'); localStorage.removeItem(STORE + ':probe'); return localStorage; } catch (e) { return null; }
@@ -202,7 +202,8 @@
       for (const [k, v] of Object.entries(m.values)) file[k] = v;
       file.reason = (file.reason ? file.reason + '; ' : '') + m.reason + ' (reviewer: ' + m.reviewer + ')';
     }
-    if (DATA.sha256) file.sha256 = DATA.sha256;
+    // the paper the decisions were made on (harmonise refuses the file for any other); a list that holds it stays
+    if (DATA.sha256 && ![].concat(file.paper_sha256 || []).includes(DATA.sha256)) file.paper_sha256 = DATA.sha256;
     const reviewers = [...new Set([...Object.values(state.decisions), ...state.added, ...(state.metadata ? [state.metadata] : [])].map(d => d.reviewer))];
     const lines = ['# Curation of ' + DATA.paper + ' (' + String(DATA.file || '').replace(/[\r\n]/g, ' ') + '), exported from its review page',
       '# reviewer(s): ' + reviewers.join(', ').replace(/[\r\n]/g, ' ')];
