@@ -10,6 +10,7 @@ include: "workflow/rules/harmonise.smk"
 include: "workflow/rules/pool.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/review.smk"
 
 
 rule all:

@@ -1,7 +1,8 @@
 """The package mirrors the pipeline: one sub-package per stage, imports only down the stages.
 
 Stage order is the rules' order (extract -> harmonise -> pool -> figures -> report), with `core`
-below all of them. Figures take frozen results and never refit, so they import no `pool` module;
+below all of them; `review` (the review pages) reads extraction records beside harmonise and imports
+only `core` and `extract`, and no stage imports it. Figures take frozen results and never refit, so they import no `pool` module;
 the report reads results only, so it imports no `pool` module either.
 """
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "workflow" / "trialmeta"
-ORDER = ["core", "extract", "harmonise", "pool", "figures", "report"]
+ORDER = ["core", "extract", "review", "harmonise", "pool", "figures", "report"]
 # (importer, imported) pairs that are below in ORDER but still forbidden
-FORBIDDEN = {("figures", "pool"), ("report", "pool")}
+FORBIDDEN = {("figures", "pool"), ("report", "pool")} | {(stage, "review") for stage in ORDER[3:]}
 
 
 def modules():

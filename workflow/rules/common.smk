@@ -167,4 +167,46 @@ def final_outputs():
         *figure_files("svg"),
         results("report.html"),
         results("r", "reproduce.R"),
+        *review_outputs(),
+        *agreement_outputs(),
+    ]
+
+
+# Review pages (rules/review.smk) and the agreement of two reviewers.
+REVIEWER_DIRS = config["review"]["reviewer_dirs"]
+# checked now, so a mistyped folder stops the run before any job, naming it
+for _folder in REVIEWER_DIRS:
+    if not os.path.isdir(_folder):
+        raise ValueError(f"review.reviewer_dirs: {_folder!r} is not a folder")
+
+
+def paper_curation_file(wildcards):
+    """The paper's curation file, when there is one: the page shows its decisions and an export keeps them."""
+    if not CURATION_DIR:
+        return []
+    path = os.path.join(CURATION_DIR, f"{wildcards.paper}.yaml")
+    return [path] if os.path.exists(path) else []
+
+
+def review_outputs():
+    pages = [results("review", f"{paper}.html") for paper in PAPERS]
+    return [*pages, results("review", "index.html")] if pages else []
+
+
+def reviewer_files(wildcards=None):
+    """Every curation file of the two reviewers' folders (adding one reruns the comparison)."""
+    return [
+        os.path.join(folder, name)
+        for folder in REVIEWER_DIRS
+        for name in sorted(os.listdir(folder))
+        if name.endswith(".yaml")
+    ]
+
+
+def agreement_outputs():
+    if not REVIEWER_DIRS:
+        return []
+    return [
+        results("tables", "agreement.csv"),
+        results("tables", "agreement_summary.csv"),
     ]

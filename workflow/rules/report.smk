@@ -11,6 +11,8 @@ rule report_html:
         details=results("pooled", "results.json"),
         figures=figure_files("svg"),
         audit=results("tables", "audit.csv"),
+        # tables/agreement.csv and agreement_summary.csv when review.reviewer_dirs is set (rules/review.smk)
+        agreement=lambda wildcards: agreement_outputs(),
     output:
         html=report(
             results("report.html"),

@@ -32,6 +32,9 @@ html = build_report(
     details, figures, snakemake.params.config,  # noqa: F821
     audit=audit, changes=changes, run_date=datetime.date.today().isoformat(),
     report_dir=str(Path(snakemake.output.html).parent),  # noqa: F821
+    # review.reviewer_dirs set: the two reviewers' agreement (agreement.csv, agreement_summary.csv)
+    agreement=(pd.read_csv(inputs.agreement[1]), pd.read_csv(inputs.agreement[0], keep_default_na=False))
+    if inputs.agreement else None,
 )
 atomic_write_text(snakemake.output.html, html)  # noqa: F821
 write_json(snakemake.output.changes, changes)  # noqa: F821

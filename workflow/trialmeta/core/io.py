@@ -11,11 +11,13 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -81,6 +83,7 @@ def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
     # readable: 12 significant digits let pooled.csv itself be checked against
     # metafor at 1e-10 (tests/test_pooling_e2e.py), while the last bits of a
     # double, which depend on the BLAS and the platform, stay out of the bytes.
+    # (pandas itself is not imported here: the review pages' jobs load this module and no pandas)
     atomic_write_text(path, frame.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
 
 

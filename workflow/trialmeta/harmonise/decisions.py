@@ -95,7 +95,8 @@ def apply_decision(decision: Decision, rows: dict, candidates: list[dict], base:
     else:  # override or add over an extracted value
         new = copy.deepcopy(old)
         _set_values(new, decision.values)
-    new.values["source"] = "curated"
+    # the extractor's own choice confirmed as it was is verified; any other decision makes the value the curator's
+    new.values["source"] = "verified" if decision.decision == "accept" and not decision.values else "curated"
     new.denominator = decision.denominator
     # audited once values are derived, so the trail compares what the table shows
     new.replaced, new.decided = old, (decision, curation.file)

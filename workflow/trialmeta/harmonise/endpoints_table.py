@@ -26,7 +26,7 @@ from trialmeta.harmonise.rows import ENDPOINT_COLUMNS, ENDPOINTS, PROPORTIONS, R
 
 INTEGER_COLUMNS = ("events", "total", "page")
 NUMBER_COLUMNS = ("landmark_months", "estimate", "ci_low", "ci_high", "se")
-SOURCES = ("extracted", "curated", "table")
+SOURCES = ("extracted", "verified", "curated", "table")
 REQUIRED_COLUMNS = ("study", "endpoint")
 # study columns of studies.csv a sheet may carry, one value per paper (as a curation file's metadata)
 METADATA_COLUMNS = ("target", "construct", "population", "age_group", "year", "report", "first_author", "journal", "doi")

@@ -44,7 +44,13 @@ DEFAULT_SETTINGS = {
     "denominator": ["treated", "evaluable", "enrolled"],
     "duplicate_rule": "latest_full_report",
     "duplicate_min_matches": 3,
+    "pool_only_verified": False,
 }
+# Sources of a value a person checked: accepted as extracted (verified), or changed or added (curated).
+VERIFIED_SOURCES = ("verified", "curated")
+# With harmonise.pool_only_verified, a value no reviewer checked carries this flag and is not pooled.
+UNVERIFIED_FLAG = "not_verified"
+UNVERIFIED_REASON = "not verified by a reviewer (harmonise.pool_only_verified)"
 VALUE_FIELDS = ("events", "total", "estimate", "ci_low", "ci_high", "se", "page")
 # Context that marks a value as not describing the whole cohort.
 PARTIAL_CONTEXT = ("subgroup", "background", "baseline", "mild_only")

@@ -29,12 +29,12 @@ from trialmeta.harmonise.duplicates import StudySummary, find_duplicates
 from trialmeta.harmonise.rows import (
     AUDIT_COLUMNS, BLOCKING_FLAGS, CHECK_COLUMNS, DEFAULT_SETTINGS, DUPLICATE_FLAG, ENDPOINT_COLUMNS, ENDPOINTS,
     EXCLUDED_FLAG, FAILURE_COLUMNS, PARTIAL_CONTEXT, PROPORTIONS, ROW_CONTEXT_FLAGS, STUDY_COLUMNS, TIME_TO_EVENT,
-    Cohort, Row, missing, rounding_tolerance, row_from_candidate,
+    UNVERIFIED_FLAG, UNVERIFIED_REASON, VERIFIED_SOURCES, Cohort, Row, missing, rounding_tolerance, row_from_candidate,
 )
 
 __all__ = [
     "AUDIT_COLUMNS", "BLOCKING_FLAGS", "CHECK_COLUMNS", "ENDPOINT_COLUMNS", "ENDPOINTS", "FAILURE_COLUMNS",
-    "PROPORTIONS", "ROW_CONTEXT_FLAGS", "STUDY_COLUMNS", "TIME_TO_EVENT",
+    "PROPORTIONS", "ROW_CONTEXT_FLAGS", "STUDY_COLUMNS", "TIME_TO_EVENT", "UNVERIFIED_FLAG", "UNVERIFIED_REASON",
     "CurationError", "harmonise", "load_curation", "poolable", "rounding_tolerance",
 ]
 
@@ -158,6 +158,8 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
         if row.decided is not None:
             audit_decision(row, before, audit)
         check_other_values(row, candidates, base)
+        if settings["pool_only_verified"] and row.values["source"] not in VERIFIED_SOURCES:
+            row.note(UNVERIFIED_FLAG)
     if curation and curation.exclude:
         reason = curation.exclude.replace(";", ",")  # ';' separates flags
         for row in ordered:
@@ -292,6 +294,8 @@ def poolable(endpoints: pd.DataFrame, endpoint: str, landmark_months: float | No
                              + excluded_by_curation[0][len(EXCLUDED_FLAG):]})
         elif blocking:
             excluded.append({"study": row["study"], "reason": "impossible value: " + ", ".join(sorted(blocking))})
+        elif UNVERIFIED_FLAG in flags:
+            excluded.append({"study": row["study"], "reason": UNVERIFIED_REASON})
         elif pd.isna(row["events"]) or pd.isna(row["total"]) or row["total"] == 0:
             excluded.append({"study": row["study"], "reason": _no_count_reason(row)})
         else:

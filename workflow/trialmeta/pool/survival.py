@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from trialmeta.pool.control import FitControl
-from trialmeta.harmonise.table import BLOCKING_FLAGS, rounding_tolerance
+from trialmeta.harmonise.table import BLOCKING_FLAGS, UNVERIFIED_FLAG, UNVERIFIED_REASON, rounding_tolerance
 from trialmeta.pool.models import MetaResult, pool
 
 MEASURE = "cloglog"
@@ -347,6 +347,9 @@ def pool_landmark(
         blocking = sorted(set(flags).intersection(BLOCKING_FLAGS))
         if blocking:
             entry["excluded"].append({"study": study, "paper": row["paper"], "reason": "impossible value: " + ", ".join(blocking)})
+            continue
+        if UNVERIFIED_FLAG in flags:
+            entry["excluded"].append({"study": study, "paper": row["paper"], "reason": UNVERIFIED_REASON})
             continue
         estimate, low, high = _value(row, "estimate"), _value(row, "ci_low"), _value(row, "ci_high")
         se = _value(row, "se")

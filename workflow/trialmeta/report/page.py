@@ -394,11 +394,13 @@ def build_report(
     endpoints: pd.DataFrame, studies: pd.DataFrame, pooled: pd.DataFrame, checks: pd.DataFrame,
     failures: pd.DataFrame, details: dict, figures: dict[str, str], config: dict,
     audit: pd.DataFrame | None = None, changes: dict | None = None, run_date: str = "", report_dir: str | None = None,
+    agreement: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> str:
     """The report; `figures` maps a figure's name (file stem, e.g. forest_relapse) to its SVG.
 
     With `report_dir` (the folder report.html is written to), the figures of an endpoint of
     more than EMBED_MAX_STUDIES studies are linked from there rather than embedded.
+    `agreement`: (agreement_summary.csv, agreement.csv) of a double extraction, when configured.
     """
     if report_dir is not None:
         figures = _link_large(figures, details, config, report_dir)
@@ -412,6 +414,8 @@ def build_report(
     nav += [(_anchor(n), _title(e)) for n, e in landmark_entries(details)]
     nav += [("km", "Kaplan-Meier curves"), ("studies", "Studies"), ("harmonised", "Harmonised table"),
             ("checks", "Checks"), ("audit", "Curation audit"), ("failures", "Failures"), ("software", "Software")]
+    if agreement is not None:
+        nav.insert(-2, ("agreement", "Reviewer agreement"))
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
@@ -462,6 +466,15 @@ def build_report(
         out.append("<p>No curation decision changed an extracted value.</p>")
     else:
         out.append(_table(audit, list(audit.columns)))
+    if agreement is not None:
+        summary, values = agreement
+        disagreements = values[values["agree"] == "no"]
+        out.append("<h2 id='agreement'>Reviewer agreement (double extraction)</h2>"
+                   "<p class='note'>Percent agreement and Cohen's kappa per field over the values both reviewers' "
+                   "curation folders leave in the table (review.reviewer_dirs); kappa is empty when undefined.</p>")
+        out.append(_table(summary, list(summary.columns), {"percent_agreement": lambda v: _num(v, "{:.1f}%"), "kappa": _num}))
+        out.append(f"<h3>Disagreements to settle ({len(disagreements)})</h3>")
+        out.append(_table(disagreements, list(disagreements.columns)) if not disagreements.empty else "<p>None.</p>")
     out.append("<h2 id='failures'>Papers that could not be processed</h2>")
     out.append(_table(failures, list(failures.columns)) if not failures.empty else "<p>None.</p>")
     out.append("<h2 id='software'>Software</h2><p class='note'>" + ", ".join(f"{n} {v}" for n, v in software_versions())
