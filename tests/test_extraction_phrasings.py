@@ -140,13 +140,13 @@ def test_a_percentage_names_its_denominator_when_the_sentence_counts_that_group(
 
 
 def test_a_duration_belongs_to_the_phrase_next_to_it(tmp_path):
-    text = ALL + "Twenty adults were infused. After a median follow-up of 18 months, the median DOR was 9.5 months."
+    text = ALL + "Twenty adults were infused. Responses lasted 9.5 months in median (DOR), over a median follow-up of 18 months."
     assert chosen(tmp_path, text)[("followup_median_months", None)]["estimate"] == pytest.approx(18.0)
 
 
 def test_a_value_after_a_finished_respectively_list_is_not_given_to_it(tmp_path):
-    text = (ALL + "Thirty adults were infused. Day-30 and day-60 mortality were 2% and 8%, respectively, "
-            "and median overall survival was 11 months.")
+    text = (ALL + "Thirty adults were infused. Deaths by day 30 and by day 60 reached 2% and 8%, respectively, "
+            "and overall survival had a median of 11 months.")
     values = chosen(tmp_path, text)
     assert not any(key[0] == "os" for key in values)
 

@@ -106,7 +106,7 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             and (not in_count or m.end <= quantity.start)
         ]
         if quantity.form == "duration":
-            # "after a median follow-up of 18 months, the median DoR was 21.8 months": a duration
+            # "responses lasted 9.5 months in median (DOR), over a median follow-up of 18 months": a duration
             # belongs to the phrase with no other endpoint between them
             usable = [
                 m for m in usable
