@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from scipy import stats
 
 from trialmeta.harmonise.curation import snap_landmark
-from trialmeta.harmonise.duplicates import DUPLICATE_FLAG  # noqa: F401  (rows carry it; defined beside the rule)
 
 ENDPOINT_COLUMNS = [
     "study", "paper", "trial_ids", "endpoint", "landmark_months", "events", "total",

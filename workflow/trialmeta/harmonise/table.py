@@ -25,9 +25,9 @@ from trialmeta.harmonise.checks import (
 )
 from trialmeta.harmonise.curation import Curation, CurationError, load_curation, snap_landmark
 from trialmeta.harmonise.decisions import DecisionError, apply_decision, apply_metadata, audit_decision, audit_line
-from trialmeta.harmonise.duplicates import StudySummary, find_duplicates
+from trialmeta.harmonise.duplicates import DUPLICATE_FLAG, StudySummary, find_duplicates
 from trialmeta.harmonise.rows import (
-    AUDIT_COLUMNS, BLOCKING_FLAGS, CHECK_COLUMNS, DEFAULT_SETTINGS, DUPLICATE_FLAG, ENDPOINT_COLUMNS, ENDPOINTS,
+    AUDIT_COLUMNS, BLOCKING_FLAGS, CHECK_COLUMNS, DEFAULT_SETTINGS, ENDPOINT_COLUMNS, ENDPOINTS,
     EXCLUDED_FLAG, FAILURE_COLUMNS, PARTIAL_CONTEXT, PROPORTIONS, ROW_CONTEXT_FLAGS, STUDY_COLUMNS, TIME_TO_EVENT,
     UNVERIFIED_FLAG, UNVERIFIED_REASON, VERIFIED_SOURCES, Cohort, Row, missing, rounding_tolerance, row_from_candidate,
 )

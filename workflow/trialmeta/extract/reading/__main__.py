@@ -63,7 +63,6 @@ def _fonts(path: str) -> list[dict]:
     Unicode, the glyph map entry that applies, and the signs it read (where
     a symbol font's wrong characters show)."""
     import pdfplumber
-    from pdfminer.pdftypes import resolve1
 
     from .pdf_fonts import fonts_of, base_font_name, load_glyph_map
 
