@@ -15,7 +15,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from test_harmonise import candidate, record
 
-from trialmeta.core.io import read_json
 from trialmeta.extract.extraction import extract_paper
 from trialmeta.extract.lexicon import load_lexicon
 from trialmeta.harmonise.curation import CurationError, load_curation

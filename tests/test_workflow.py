@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from trialmeta.harmonise.table import ENDPOINT_COLUMNS, STUDY_COLUMNS
 
