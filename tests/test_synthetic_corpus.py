@@ -182,8 +182,9 @@ def test_benchmark_quick_mode_prints_the_table(tmp_path):
     result = json.loads(figures.read_text())
     assert 0 < result["add_one_share"] < 2
     assert 0 <= result["f1"]["all"] <= 1
-    # the added paper was extracted, and only it among the papers
+    # the added papers were extracted, and only they among the papers: the 5 of the corpus, the
+    # paper added to every endpoint and the one that reports a single endpoint
     logs = tmp_path / "scratch/results_full/logs/extract"
-    assert len(list(logs.iterdir())) == 6
+    assert len(list(logs.iterdir())) == 7
     assert result["full_run_job_seconds"]["extract"][0] == 5
     assert result["add_one_job_seconds"]["extract"][0] == 1  # the rerun extracted the new paper alone
