@@ -1,5 +1,7 @@
 """Harmonise: derived counts, named flags and the failure table, on hand-built records."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -105,3 +107,30 @@ def test_more_relapses_than_responders_is_flagged_on_the_row_too():
     row = tables["endpoints"].set_index("endpoint").loc["relapse"]
     assert "more_relapses_than_responders" in row["flags"]
     assert "more_relapses_than_responders" in checks_of(tables, "relapse")
+
+
+def test_papers_sharing_a_study_label_get_distinct_labels_and_still_pool():
+    # Two reports by one first author in one year: both labelled "Wang 2021" by the extractor.
+    # Before, pool stopped with "truth value of a Series is ambiguous" (a label indexing two rows).
+    from trialmeta.pool.pooling import pool_all
+
+    def report(paper, nct, events):
+        return {**record(paper, [candidate("n_treated", total=20), candidate("cr_cri", events, 20, events / 20)],
+                         {"trial_ids": [nct]}), "study": "Wang 2021"}
+
+    tables = harmonise([report("wang_b", "NCT00000002", 15), report("wang_a", "NCT00000001", 18)], None)
+    studies = tables["studies"].set_index("paper")["study"]
+    assert (studies["wang_a"], studies["wang_b"]) == ("Wang 2021a", "Wang 2021b")  # letters in paper order
+    assert set(tables["endpoints"]["study"]) == {"Wang 2021a", "Wang 2021b"}
+    shared = tables["checks"][tables["checks"]["check"] == "study_label_shared"]
+    assert len(shared) == 2 and shared["detail"].str.contains("wang_a, wang_b").all()
+    assert (tables["audit"]["decision"] == "distinct_label").sum() == 2
+    import yaml
+    pooling = yaml.safe_load(Path(__file__).parents[1].joinpath("config.yaml").read_text())["pooling"]
+    pooled, _results = pool_all(tables["endpoints"], tables["studies"], ["cr_cri"], pooling)
+    assert int(pooled.iloc[0]["k"]) == 2
+
+
+def test_a_label_without_a_year_gets_the_suffix_in_brackets():
+    tables = harmonise([{**record(p, [candidate("cr_cri", 9, 10, 0.9)]), "study": "ELIANA"} for p in ("x", "y")], None)
+    assert sorted(tables["studies"]["study"]) == ["ELIANA (a)", "ELIANA (b)"]

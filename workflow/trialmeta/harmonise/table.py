@@ -15,7 +15,9 @@ one report (see `trialmeta.harmonise.duplicates`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import string
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -194,6 +196,53 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
 # ---------------------------------------------------------------- all papers
 
 
+def _relabel(result: PaperResult, label: str) -> None:
+    old = result.study["study"]
+    result.study["study"] = label
+    result.summary = replace(result.summary, study=label)
+    for row in result.rows:
+        row.values["study"] = label
+        if row.replaced is not None:
+            row.replaced.values["study"] = label
+    for line in result.checks + result.audit:
+        if line.get("study") == old:
+            line["study"] = label
+
+
+def _distinct_labels(results: list[PaperResult]) -> None:
+    """Give papers that share a study label distinct ones ("Wang 2021a", "Wang 2021b"), as reviews do.
+
+    Two reports by one first author in one year are common, and every later stage keys a study by its
+    label: a shared one would merge two cohorts in a forest or stop the pool. Each renamed paper gets a
+    check saying how to name it in its curation file, and an audit line.
+    """
+    by_label = defaultdict(list)
+    for result in results:
+        by_label[result.study["study"]].append(result)
+    taken = set(by_label)
+    for label, sharing in sorted(by_label.items()):
+        if len(sharing) < 2:
+            continue
+        papers = ", ".join(r.summary.paper for r in sharing)
+        letters = iter(string.ascii_lowercase)
+        for result in sorted(sharing, key=lambda r: r.summary.paper):
+            new = label
+            while new in taken:
+                suffix = next(letters, None) or result.summary.paper
+                new = f"{label}{suffix}" if label[-1:].isdigit() else f"{label} ({suffix})"
+            taken.add(new)
+            _relabel(result, new)
+            base = {"study": new, "paper": result.summary.paper}
+            result.checks.append({
+                **base, "endpoint": "", "landmark_months": None, "check": "study_label_shared",
+                "detail": f"{len(sharing)} papers ({papers}) are labelled {label!r}; this one is shown as {new!r}. "
+                          f"Name it with 'study:' in its curation file {result.summary.paper}.yaml",
+            })
+            result.audit.append(audit_line({**base, "endpoint": ""}, "study", label, new, "distinct_label",
+                                           f"label shared by {papers}", "harmonise"))
+
+
+
 def harmonise(records: list[dict], curation_dir: str | None, settings: dict | None = None) -> dict[str, pd.DataFrame]:
     """endpoints, studies, checks, failures and audit tables from extraction records.
 
@@ -221,6 +270,7 @@ def harmonise(records: list[dict], curation_dir: str | None, settings: dict | No
                            f"it reports trial results, or add its values in a curation file {paper}.yaml",
             })
         results.append(result)
+    _distinct_labels(results)
     duplicates = find_duplicates([r.summary for r in results], settings["duplicate_rule"], settings["duplicate_min_matches"])
     dropped = {d.paper: d for d in duplicates}
     for result in results:
