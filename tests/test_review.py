@@ -154,7 +154,7 @@ def test_markup_does_not_run_in_the_browser(tmp_path):
         quote = driver.find_element(By.CSS_SELECTOR, "section.item blockquote").text
         assert MARKUP in quote
         assert driver.find_elements(By.CSS_SELECTOR, "img") == []
-        assert driver.find_element(By.ID, "progress").text.startswith("0 of 1 values verified")
+        assert driver.find_element(By.ID, "progress").text.startswith("0 of 1 values reviewed")
 
 
 # ------------------------------------------------------------ the exported file's contract
@@ -228,7 +228,7 @@ def test_index_counts_the_values_each_curation_file_decides(tmp_path):
     progress = paper_progress(rec, tmp_path / "p.yaml")
     assert (progress["values"], progress["in_file"]) == (3, 2)
     page = build_index([progress])
-    assert "2 of 3 values verified" in page and 'href="p.html"' in page
+    assert "2 of 3 values reviewed" in page and 'href="p.html"' in page
 
 
 # ------------------------------------------------------------ agreement

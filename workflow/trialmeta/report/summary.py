@@ -27,6 +27,9 @@ TABLES = ("endpoints", "studies", "checks", "failures", "audit")
 # checks that say a reviewer's decision was not applied: a problem, not a finding about the paper
 REFUSED_CURATION_CHECKS = ("curation_not_applied",)
 SOURCES = ("extracted", "curated", "verified")
+# What each source means, said where the counts are printed: the review pages count a value as
+# reviewed when a person curated or verified it, and the two places must read alike.
+SOURCE_NOTE = "curated: changed or added by a reviewer; verified: accepted as extracted; both count as reviewed"
 OTHER_LANDMARK = re.compile(r"no [0-9.]+-month value")
 
 
@@ -201,7 +204,7 @@ def lines(summary: RunSummary, results_dir: str = "", strict: bool = False) -> l
                    f"{steps['studies included']} studies included (tables/flow.csv)")
     values = ", ".join(f"{summary.values.get(s, 0)} {s}" for s in SOURCES)
     others = ", ".join(f"{n} {s}" for s, n in sorted(summary.values.items()) if s not in SOURCES)
-    out.append(f"  values: {values}" + (f", {others}" if others else ""))
+    out.append(f"  values: {values}" + (f", {others}" if others else "") + f" ({SOURCE_NOTE})")
     if summary.checks:
         top = ", ".join(f"{n} {name}" for name, n in sorted(summary.checks.items(), key=lambda i: (-i[1], i[0])))
         out.append(f"  checks: {sum(summary.checks.values())} raised ({top}); see tables/checks.csv")
@@ -240,7 +243,7 @@ def summary_html(summary: RunSummary) -> str:
     items += [f"<li class='flag'>Curation file {e(n)} matches no paper and is not applied: {e(h)}</li>"
               for n, h in summary.unmatched_curation]
     items += [f"<li class='flag'>Curation refused for {e(p)}: {e(d)}</li>" for p, d in summary.refused_curation]
-    items.append("<li>Values: " + ", ".join(f"{summary.values.get(s, 0)} {s}" for s in SOURCES) + ".</li>")
+    items.append("<li>Values: " + ", ".join(f"{summary.values.get(s, 0)} {s}" for s in SOURCES) + f" ({SOURCE_NOTE}).</li>")
     checks = ", ".join(f"{n} {e(name)}" for name, n in sorted(summary.checks.items(), key=lambda i: (-i[1], i[0])))
     items.append(f"<li>Checks: {sum(summary.checks.values())} raised" + (f" ({checks})" if checks else "") + ".</li>")
     for name, studies in summary.excluded.items():

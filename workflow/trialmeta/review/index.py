@@ -50,7 +50,7 @@ def build_index(progress: list[dict]) -> str:
         if p["error"]:
             note += f" (curation file refused: {p['error']})"
         rows.append(f'<tr><td><a href="{escape(p["paper"])}.html">{escape(p["paper"])}</a>{escape(note)}</td>'
-                    f'<td>{p["in_file"]} of {p["values"]} values verified</td><td data-browser="{escape(p["paper"])}"></td></tr>')
+                    f'<td>{p["in_file"]} of {p["values"]} values reviewed</td><td data-browser="{escape(p["paper"])}"></td></tr>')
     total, done = sum(p["values"] for p in progress), sum(p["in_file"] for p in progress)
     digest = base64.b64encode(hashlib.sha256(INDEX_SCRIPT.encode("utf-8")).digest()).decode("ascii")
     css = (ASSETS / "review.css").read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def build_index(progress: list[dict]) -> str:
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'">
 <title>Review: all papers</title><style>{css}</style></head><body><main>
 <h1>Review: all papers</h1>
-<p id="total">{done} of {total} values verified in the curation files.</p>
+<p id="total">{done} of {total} values reviewed in the curation files (curated or verified: a decision on the value).</p>
 <p class="where">Open a paper, verify its values, export its curation file into curation_dir and rerun snakemake.</p>
 <table><thead><tr><th>paper</th><th>curation file</th><th>this browser</th></tr></thead><tbody>
 {''.join(rows)}

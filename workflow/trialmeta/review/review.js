@@ -139,8 +139,8 @@
       li.appendChild(drop);
       return li;
     }));
-    say(done + ' of ' + cards.length + ' values verified' + (state.added.length ? ', ' + state.added.length + ' added' : '') + (state.metadata ? ', metadata set' : '') + (storage ? '' : ' (this browser keeps nothing: export before closing)'));
-    document.body.dataset.verified = String(done);
+    say(done + ' of ' + cards.length + ' values reviewed' + (state.added.length ? ', ' + state.added.length + ' added' : '') + (state.metadata ? ', metadata set' : '') + (storage ? '' : ' (this browser keeps nothing: export before closing)'));
+    document.body.dataset.reviewed = String(done);
   }
   function go(index) {
     if (!cards.length) return;
