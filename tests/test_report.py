@@ -201,3 +201,17 @@ def test_figures_of_an_endpoint_above_the_embedding_limit_are_linked_not_embedde
     assert f"src='{folder}/forest_relapse.svg'" in html and f"src='{folder}/forest_relapse_by_target.svg'" in html
     # the small entries (landmarks, KM) stay embedded
     assert html.count("data:image/svg+xml;base64,") == len(figures) - 2
+
+
+def test_a_study_renamed_in_its_curation_file_is_one_study_renamed_not_one_removed_and_one_added(figures):
+    # Same paper "alpha", new label: before, the change log read "added: Alpha 2020, removed: Alpha".
+    before = history.snapshot(pooled_table(0.3), pd.DataFrame({"study": ["Alpha", "Beta"], "paper": ["alpha", "beta"]}),
+                              endpoint_table())
+    renamed = endpoint_table().replace({"study": {"Alpha": "Alpha 2020"}})
+    now = history.snapshot(pooled_table(0.3), pd.DataFrame({"study": ["Alpha 2020", "Beta"], "paper": ["alpha", "beta"]}),
+                           renamed)
+    changes = history.changes(("abc", before), now)
+    assert changes["studies_renamed"] == [{"paper": "alpha", "old": "Alpha", "new": "Alpha 2020"}]
+    assert changes["studies_added"] == [] and changes["studies_removed"] == []
+    assert changes["recurated"] == []  # its values are compared under the two labels and did not change
+    assert "Studies renamed: Alpha → Alpha 2020 (alpha)." in report_html(figures, changes)

@@ -54,8 +54,11 @@ def snapshot(pooled: pd.DataFrame, studies: pd.DataFrame, endpoints: pd.DataFram
             **{k: _clean(row.get(k)) for k in POOLED_KEY}, **{f: _clean(row.get(f)) for f in POOLED_FIELDS}}
         for _, row in pooled.iterrows()
     }
+    # which paper each label stands for: a study renamed in its curation file is the same study
+    papers = dict(zip(studies["study"].astype(str), studies["paper"].astype(str))) if "paper" in studies else {}
     return {
         "studies": sorted(studies["study"].astype(str)),
+        "papers": dict(sorted(papers.items())),
         "values": {study: dict(sorted(v.items())) for study, v in sorted(values.items())},
         "pooled": dict(sorted(pooled_rows.items())),
     }
@@ -94,16 +97,28 @@ def record(history_dir: str | Path, content: dict) -> str:
     return run_id
 
 
+def _renamed(before: dict, current: dict) -> list[dict]:
+    """Labels that changed while the paper stayed: one study renamed, not one removed and one added.
+    Snapshots written before papers were recorded have no "papers" and show no renames."""
+    old_paper, new_paper = before.get("papers", {}), current.get("papers", {})
+    by_paper = {paper: study for study, paper in old_paper.items() if study not in current["studies"]}
+    return [{"paper": paper, "old": by_paper[paper], "new": study}
+            for study, paper in sorted(new_paper.items())
+            if study not in before["studies"] and paper in by_paper]
+
+
 def changes(previous: tuple[str, dict] | None, current: dict) -> dict:
-    """Studies added, removed and re-curated, and how each pooled row moved, since `previous`."""
+    """Studies added, removed, renamed and re-curated, and how each pooled row moved, since `previous`."""
     current_id = snapshot_id(current)
     if previous is None:
         return {"previous_id": None, "current_id": current_id, "studies_added": current["studies"],
-                "studies_removed": [], "recurated": [], "pooled": []}
+                "studies_removed": [], "studies_renamed": [], "recurated": [], "pooled": []}
     previous_id, before = previous
+    renamed = _renamed(before, current)
+    old_label = {r["new"]: r["old"] for r in renamed}
     recurated = []
-    for study in sorted(set(before["studies"]) & set(current["studies"])):
-        old, new = before["values"].get(study, {}), current["values"].get(study, {})
+    for study in sorted((set(before["studies"]) & set(current["studies"])) | set(old_label)):
+        old, new = before["values"].get(old_label.get(study, study), {}), current["values"].get(study, {})
         diffs = [
             {"value": key, "old": old.get(key), "new": new.get(key)}
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)
@@ -123,7 +138,7 @@ def changes(previous: tuple[str, dict] | None, current: dict) -> dict:
         moved.append(row)
     return {
         "previous_id": previous_id, "current_id": current_id,
-        "studies_added": sorted(set(current["studies"]) - set(before["studies"])),
-        "studies_removed": sorted(set(before["studies"]) - set(current["studies"])),
-        "recurated": recurated, "pooled": moved,
+        "studies_added": sorted(set(current["studies"]) - set(before["studies"]) - set(old_label)),
+        "studies_removed": sorted(set(before["studies"]) - set(current["studies"]) - set(old_label.values())),
+        "studies_renamed": renamed, "recurated": recurated, "pooled": moved,
     }

@@ -336,6 +336,9 @@ def _changes_html(changes: dict | None, primary: dict) -> str:
     out.append(f"<p class='note'>Snapshot <code>{_e(changes['previous_id'])}</code> → <code>{_e(changes['current_id'])}</code>.</p>")
     out.append("<p>Studies added: " + (_e(", ".join(changes["studies_added"])) or "none") + ". Studies removed: "
                + (_e(", ".join(changes["studies_removed"])) or "none") + ".</p>")
+    if changes.get("studies_renamed"):
+        out.append("<p>Studies renamed: " + _e("; ".join(f"{r['old']} → {r['new']} ({r['paper']})"
+                                                        for r in changes["studies_renamed"])) + ".</p>")
     if changes["recurated"]:
         rows = [[_e(r["study"]), _e(c["value"]), _e(_value_text(c["old"])), _e(_value_text(c["new"]))]
                 for r in changes["recurated"] for c in r["changes"]]
