@@ -95,6 +95,22 @@ def test_every_failure_check_and_exclusion_is_in_the_summary():
     assert "html.pdf is an HTML page" in html and "Reported but not pooled, crs_grade3plus" in html
 
 
+def test_papers_read_by_ocr_are_named_in_the_summary_and_their_rows_keep_the_flag():
+    # A value read from a scanned page carries "ocr" in its candidate context (extract.reading.provenance);
+    # harmonise keeps it on the row, and the summary names the paper so a person checks its digits.
+    scanned = record("scan", [candidate("n_treated", total=20, context=("ocr",)),
+                              candidate("cr_cri", 18, 20, 0.9, context=("ocr",))])
+    typed = record("typed", [candidate("cr_cri", 9, 10, 0.9)])
+    tables = harmonise([scanned, typed], None)
+    flags = tables["endpoints"].set_index(["paper", "endpoint"])["flags"]
+    assert "ocr" in flags[("scan", "cr_cri")].split(";") and "ocr" not in flags[("typed", "cr_cri")].split(";")
+    found = run.summarise(tables, None, {"endpoints_table": "sheet.csv"})
+    assert found.read_by_ocr == ["scan"] and dict(found.flow)["of which read by OCR (no text layer)"] == 1
+    assert "READ BY OCR: scan: no text layer, read by OCR" in "\n".join(run.lines(found))
+    assert "Read by OCR: scan" in run.summary_html(found)
+    assert int(poolable(tables["endpoints"], "cr_cri")[0].shape[0]) == 2  # provenance, not a reason to drop
+
+
 # ------------------------------------------------------------------ the newcomer's run, end to end
 
 
@@ -202,7 +218,7 @@ def test_flow_counts_files_unreadable_duplicates_exclusions_and_pooled_per_endpo
     found = run.summarise(tables, details, config, papers={"a", "b", "c", "h"})
     assert dict(found.flow) == {
         "records (files) in the papers folder": 5, "not read (other file types, subfolders)": 1, "unreadable": 1,
-        "read": 3, "duplicate reports of a trial": 1, "excluded by curation": 1, "studies included": 1,
+        "read": 3, "of which read by OCR (no text layer)": 0, "duplicate reports of a trial": 1, "excluded by curation": 1, "studies included": 1,
         "cr_cri: reported / pooled": "3 / 1",
     }
     assert "flow: 5 files, 1 unreadable, 1 duplicates, 1 excluded, 1 studies included" in "\n".join(run.lines(found))

@@ -54,6 +54,9 @@ VALUE_FIELDS = ("events", "total", "estimate", "ci_low", "ci_high", "se", "page"
 # Context that marks a value as not describing the whole cohort.
 PARTIAL_CONTEXT = ("subgroup", "background", "baseline", "mild_only")
 ROW_CONTEXT_FLAGS = ("subgroup", "background", "mild_only")
+# How the reader got the value, kept in the row's flags as provenance (not a problem): "ocr" is a value
+# read by Tesseract from a page without a text layer, whose digits a reviewer checks against the image.
+READING_FLAGS = ("ocr",)
 # Problems looked for in the values of an endpoint that its row does not use.
 OTHER_VALUE_CHECKS = ("events_exceed_total", "percent_count_mismatch", "ci_outside_0_1", "estimate_outside_ci")
 # The extractor reads only 95% intervals ("95% CI, 55-99").
@@ -162,5 +165,5 @@ def row_from_candidate(candidate: dict, base: dict) -> Row:
         "quote": candidate["quote"],
     }
     context = list(candidate.get("context", [])) + list(candidate.get("flags", []))
-    flags = [f for f in ROW_CONTEXT_FLAGS if f in context]
+    flags = [f for f in (*ROW_CONTEXT_FLAGS, *READING_FLAGS) if f in context]
     return Row(values, flags, candidate.get("percent_printed"))

@@ -30,6 +30,9 @@ SOURCES = ("extracted", "curated", "verified")
 # What each source means, said where the counts are printed: the review pages count a value as
 # reviewed when a person curated or verified it, and the two places must read alike.
 SOURCE_NOTE = "curated: changed or added by a reviewer; verified: accepted as extracted; both count as reviewed"
+# A scanned page read by Tesseract can turn "≥3" into "23" or 8 into 3: its values need a person.
+OCR_NOTE = ("no text layer, read by OCR (values flagged 'ocr' in tables/endpoints.csv); check each value "
+            "against the page image on its review page")
 OTHER_LANDMARK = re.compile(r"no [0-9.]+-month value")
 
 
@@ -44,6 +47,7 @@ class RunSummary:
     checks: Counter = field(default_factory=Counter)  # check -> lines
     excluded: dict = field(default_factory=dict)  # endpoint (or endpoint_12m) -> [(study, reason)]
     flow: list = field(default_factory=list)  # PRISMA-style (step, count) of the run
+    read_by_ocr: list = field(default_factory=list)  # papers whose values came from OCR text
     empty_corpus: str = ""  # why nothing was read, when nothing was
     stopped: bool = False  # a job failed: the tables may be stale or missing
 
@@ -141,6 +145,7 @@ def summarise(tables: dict, details: dict | None, config: dict, papers: set[str]
             summary.checks[row["check"]] += 1
     summary.flow = flow_counts(tables, details, summary, papers)
     summary.values = Counter(r.get("source") or "extracted" for r in _rows(tables.get("endpoints")))
+    summary.read_by_ocr = sorted(_flagged(_rows(tables.get("endpoints")), "ocr"))
     if details:
         named_entries = [*details.get("endpoints", {}).items(), *(details.get("landmarks") or {}).items()]
         for name, entry in named_entries:
@@ -160,12 +165,14 @@ def flow_counts(tables: dict, details: dict | None, summary: RunSummary, papers:
     studies = {r.get("paper", r.get("study")) for r in _rows(tables.get("studies"))}
     unreadable = {p for p, _kind, _m in summary.failed} - studies
     duplicates = _flagged(endpoints, "duplicate_of:")
+    ocr = _flagged(endpoints, "ocr")
     excluded = _flagged(endpoints, "excluded:") - duplicates
     flow = [
         ("records (files) in the papers folder", len(papers) + len(summary.skipped)),
         ("not read (other file types, subfolders)", len(summary.skipped)),
         ("unreadable", len(unreadable)),
         ("read", len(studies)),
+        ("of which read by OCR (no text layer)", len(ocr & studies)),
         ("duplicate reports of a trial", len(duplicates)),
         ("excluded by curation", len(excluded)),
         ("studies included", len(studies - duplicates - excluded)),
@@ -205,6 +212,8 @@ def lines(summary: RunSummary, results_dir: str = "", strict: bool = False) -> l
     values = ", ".join(f"{summary.values.get(s, 0)} {s}" for s in SOURCES)
     others = ", ".join(f"{n} {s}" for s, n in sorted(summary.values.items()) if s not in SOURCES)
     out.append(f"  values: {values}" + (f", {others}" if others else "") + f" ({SOURCE_NOTE})")
+    if summary.read_by_ocr:
+        out.append(f"  READ BY OCR: {', '.join(summary.read_by_ocr)}: {OCR_NOTE}")
     if summary.checks:
         top = ", ".join(f"{n} {name}" for name, n in sorted(summary.checks.items(), key=lambda i: (-i[1], i[0])))
         out.append(f"  checks: {sum(summary.checks.values())} raised ({top}); see tables/checks.csv")
@@ -244,6 +253,8 @@ def summary_html(summary: RunSummary) -> str:
               for n, h in summary.unmatched_curation]
     items += [f"<li class='flag'>Curation refused for {e(p)}: {e(d)}</li>" for p, d in summary.refused_curation]
     items.append("<li>Values: " + ", ".join(f"{summary.values.get(s, 0)} {s}" for s in SOURCES) + f" ({SOURCE_NOTE}).</li>")
+    if summary.read_by_ocr:
+        items.append(f"<li class='flag'>Read by OCR: {e(', '.join(summary.read_by_ocr))}: {e(OCR_NOTE)}</li>")
     checks = ", ".join(f"{n} {e(name)}" for name, n in sorted(summary.checks.items(), key=lambda i: (-i[1], i[0])))
     items.append(f"<li>Checks: {sum(summary.checks.values())} raised" + (f" ({checks})" if checks else "") + ".</li>")
     for name, studies in summary.excluded.items():
