@@ -131,6 +131,16 @@ def reviewed(tmp_path_factory):
         shown = driver.find_element(By.ID, "yaml").text
         driver.execute_script("document.getElementById('exported').scrollIntoView()")
         driver.save_screenshot(str(shots / "review_exported.png"))
+        # the index page downloads every paper's file in one zip
+        driver.get((work / "results/review/index.html").as_uri())
+        driver.find_element(By.ID, "zip").click()
+        zipped = downloads / "curation.zip"
+        for _ in range(50):
+            if zipped.exists():
+                break
+            time.sleep(0.1)
+        zip_result = driver.find_element(By.ID, "zip-result").text
+        driver.save_screenshot(str(shots / "review_index_zip.png"))
     assert exported.exists(), "the export downloaded no file"
     # the exported file replaces the paper's curation file; the rerun applies it
     shutil.copy(exported, work / "curation" / f"{PAPER}.yaml")
@@ -138,6 +148,7 @@ def reviewed(tmp_path_factory):
     after = {name: pd.read_csv(work / "results/tables" / f"{name}.csv", keep_default_na=name != "audit")
              for name in ("endpoints", "pooled", "audit")}
     return {"before": before, "after": after, "user": user, "exported": exported, "shown": shown,
+            "zipped": downloads / "curation.zip", "zip_result": zip_result,
             "progress": progress, "work": work}
 
 
@@ -241,3 +252,14 @@ def test_choosing_another_candidate_and_metadata_export_what_harmonise_applies(r
     assert "the cohort count (reviewer: Second Reader)" in set(tables["audit"]["reason"])
     study = tables["studies"].iloc[0]
     assert (study["year"], study["trial_ids"]) == (2019, "NCT01234567")
+
+
+def test_the_index_downloads_every_reviewed_papers_file_in_one_zip(reviewed):
+    import zipfile
+
+    assert reviewed["zipped"].exists(), f"the index downloaded no zip ({reviewed['zip_result']})"
+    with zipfile.ZipFile(reviewed["zipped"]) as archive:
+        assert archive.testzip() is None  # every member's CRC-32 checks out
+        assert archive.namelist() == [f"{PAPER}.yaml"]  # only the paper with decisions in this browser
+        assert archive.read(f"{PAPER}.yaml").decode("utf-8") == reviewed["exported"].read_text(encoding="utf-8")
+    assert "Exported curation.zip with 1 file(s)" in reviewed["zip_result"]

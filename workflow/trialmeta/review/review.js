@@ -25,7 +25,16 @@
   reviewerInput.value = (storage && storage.getItem(NAME_STORE)) || '';
   reviewerInput.addEventListener('change', () => { if (storage) storage.setItem(NAME_STORE, reviewerInput.value.trim()); });
 
-  function save() { if (storage) storage.setItem(STORE, JSON.stringify(state)); render(); }
+  // The file this page would export, kept beside the decisions so the index page can download every
+  // paper's file in one zip; removed while nothing is decided or the decisions cannot be exported.
+  const EXPORT_STORE = 'trialmeta-review-export:' + DATA.paper + ':' + (DATA.sha256 || '');
+  function keepExport() {
+    if (!storage) return;
+    const decided = Object.keys(state.decisions).length || state.added.length || state.metadata;
+    const {text, problems} = decided ? curationText() : {text: '', problems: ['nothing decided']};
+    if (problems.length) storage.removeItem(EXPORT_STORE); else storage.setItem(EXPORT_STORE, text);
+  }
+  function save() { if (storage) storage.setItem(STORE, JSON.stringify(state)); keepExport(); render(); }
   function say(text) { $('#progress').textContent = text; }
   function reviewer() {
     const name = reviewerInput.value.trim();
@@ -325,6 +334,7 @@
     }[ev.key];
     if (act) { ev.preventDefault(); act(); }
   });
+  keepExport();  // decisions stored before this page was rebuilt are offered to the index's zip too
   render();
   if (cards.length) cards[0].classList.add('current');  // highlighted, not scrolled to: the reviewer's name comes first
 })();
