@@ -1,5 +1,6 @@
 """Stage 6 of extraction: study metadata (registry ids, year, target, construct, population, age group),
-each with its evidence, from lexicon cues over the whole text."""
+each with its evidence, from lexicon cues over the whole text; and the paper's reference (DOI, journal,
+first author) where the paper prints it in a form that cannot be another paper's."""
 
 from __future__ import annotations
 
@@ -27,6 +28,38 @@ _AGE_RANGE = re.compile(
     re.I,
 )
 ADULT_AGE = 18
+
+# A DOI as printed ("doi: 10.1200/JCO.22.01797.", "https://doi.org/10.1007/s00262-021-02941-4");
+# the reference list is already split off by the reader, so a DOI left in the text is the paper's
+# own or one it cites in passing: only a single distinct one is taken.
+_DOI = re.compile(r"(?:\bdoi\s*:?\s*|doi\.org/)(10\.\d{4,9}/[^\s\"<>]+)", re.I)
+# A citation of the paper itself, PubMed style: "J Clin Oncol. 2023 May 10;41(14):2594-2606. doi: ..."
+_CITATION = re.compile(r"(?:^|:\s+)(?P<journal>[A-Z][A-Za-z&' ]{1,60}?(?:\.[A-Za-z&' ]{1,40}?)*)\.\s+(?:19|20)\d{2}\b[^;]{0,16};\s*\d")
+# A running head naming the journal before the DOI: "Cancer Immunology, Immunotherapy https://doi.org/..."
+_HEAD = re.compile(r"^(?P<journal>[A-Z][A-Za-z&,' ]{2,80}?)\s+(?:https?://)?(?:dx\.)?doi\.org/10\.")
+# An author line with its separators ("Wenyi Lu^1,2 · Yunxiong Wei^1 · ..."): names, never a sentence.
+_AUTHOR = re.compile(r"^\s*(?:[A-Z][a-z'-]+\s+){1,3}(?P<surname>[A-Z][A-Za-z'-]+)(?:\^[\d,*]+)?\s*[·•]")
+
+
+def _reference(document: Document) -> dict:
+    """DOI, journal and first author, each None unless printed unambiguously."""
+    dois = []
+    for passage in document.passages:
+        for m in _DOI.finditer(passage.text):
+            doi = m.group(1).rstrip(".,;)]")
+            if doi.lower() not in (d.lower() for d in dois):
+                dois.append(doi)
+    doi = dois[0] if len(dois) == 1 else None
+    journal = first_author = None
+    for passage in document.passages[:12]:
+        text = passage.text.strip()
+        if doi and doi in text:
+            found = _HEAD.match(text) or _CITATION.search(text)
+            journal = journal or (found.group("journal").strip(" ,") if found else None)
+        author = _AUTHOR.match(text)
+        if author and first_author is None and text.count("·") + text.count("•") >= 2:
+            first_author = author.group("surname")
+    return {"doi": doi, "journal": journal, "first_author": first_author}
 
 
 def _label_scores(document: Document, patterns: dict[str, re.Pattern]) -> Counter:
@@ -73,6 +106,7 @@ def extract_metadata(document: Document, lexicon: Lexicon) -> dict:
         low, high = ages
         metadata["age_group"] = "pediatric" if high < ADULT_AGE else "adult" if low >= ADULT_AGE else "mixed"
         evidence["age_range"] = [low, high]
+    metadata.update(_reference(document))
     metadata["evidence"] = evidence
     return metadata
 

@@ -102,7 +102,9 @@ def _ambiguous_checks(record: dict, rows: dict, base: dict) -> list[dict]:
 def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) -> PaperResult:
     paper = record["paper"]
     audit, paper_checks = [], []
-    default_label = record.get("study") or paper
+    # a study is known by its first author and year ("Lu 2021") when the paper prints both
+    author, year = record["metadata"].get("first_author"), record["metadata"].get("year")
+    default_label = record.get("study") or (f"{author} {year}" if author and year else paper)
     study = (curation.metadata.get("study") if curation else None) or default_label
     base = {"study": study, "paper": paper}
     metadata = {k: v for k, v in record["metadata"].items() if k != "evidence"}
