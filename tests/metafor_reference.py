@@ -74,3 +74,21 @@ def assert_pooled_row(row: Any, fit: dict, what: str, heterogeneity_tol: float) 
             assert_close(row[column], expected, ITERATIVE_TOL, f"{what} {column}")
     for column in HETEROGENEITY_COLUMNS:
         assert_close(row[column], fit[column], heterogeneity_tol, f"{what} {column}")
+
+
+def expected_pi(fit: dict, k: int, level: float = 0.95) -> tuple[float, float]:
+    """The prediction interval the pool stage reports, on the model scale, from an R fit's values.
+
+    Only for k >= 3 (nan below, and for a common-effect model), on t with k - 1 df
+    (meta 8's default; issue 17). Under Knapp-Hartung (test knha or adhoc) that is
+    metafor's own predict() interval; under z it is computed here by hand from R's
+    estimate, se and tau2: estimate +- qt(1 - a/2, k - 1) sqrt(se^2 + tau2).
+    """
+    if k < 3 or fit.get("method") == "FE":
+        return np.nan, np.nan
+    if fit.get("test") in ("knha", "adhoc"):
+        return number(fit["pi_low"]), number(fit["pi_high"])
+    from scipy import stats
+
+    half = stats.t.isf((1 - level) / 2, k - 1) * np.sqrt(number(fit["se"]) ** 2 + number(fit["tau2"]))
+    return number(fit["estimate"]) - half, number(fit["estimate"]) + half

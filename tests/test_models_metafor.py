@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from metafor_reference import (
-    CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, dataset, reference,
+    CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_METHODS, ITERATIVE_TOL, assert_close, dataset, expected_pi, number, reference,
 )
 from trialmeta.pool.control import FitControl
-from trialmeta.pool.effects import proportion_effects
+from trialmeta.pool.effects import back_transform, proportion_effects
 from trialmeta.pool.models import METHODS, GLMMFitError, MetaResult, fit_glmm, fit_meta
 
 FITS = reference()["fits"]
@@ -33,6 +33,10 @@ FIELDS = (
     "tau2", "tau2_se", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_p", "weights",
 )  # fmt: skip
 BACK_FIELDS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
+
+
+def _fit(dataset_name: str, measure: str, method: str, test: str) -> dict:
+    return next(f for f in FITS if (f["dataset"], f["measure"], f["method"], f["test"]) == (dataset_name, measure, method, test))
 
 
 def _fit_id(entry: dict) -> str:
@@ -54,14 +58,23 @@ def test_fit_meta_matches_metafor(entry: dict) -> None:
     events, total = dataset(entry["dataset"])
     effects = proportion_effects(events, total, entry["measure"])
     result = fit_meta(effects, entry["method"], CI_METHOD[entry["test"]])
+    if entry["test"] == "knha" and number(entry["se"]) == 0:
+        # metafor's knha has a zero-width CI here (s2 = 0); the pool stage uses the
+        # ad hoc correction instead (issue 17), so it must match metafor's test="adhoc"
+        entry = _fit(entry["dataset"], entry["measure"], entry["method"], "adhoc")
     assert result.ci_method == CI_METHOD[entry["test_used"]]
     assert result.converged
+    # the prediction interval is t on k - 1 df and only for k >= 3 (issue 17), not metafor's z-based one
+    pi = expected_pi(entry, effects.k)
+    expected = dict(entry, pi_low=pi[0], pi_high=pi[1])
     for field in FIELDS:
-        assert_close(getattr(result, field), entry[field], _tolerance(entry["method"], field), field)
+        assert_close(getattr(result, field), expected[field], _tolerance(entry["method"], field), field)
     back = result.back_transformed(effects)
+    pi_back = back_transform(list(pi), entry["measure"], effects.total if entry["measure"] == "PFT" else None)
+    expected_back = dict(entry["back"], pi_low=pi_back[0], pi_high=pi_back[1])
     for field in BACK_FIELDS:
         tol = _tolerance(entry["method"], field)
-        assert_close(getattr(back, field), entry["back"][field], tol, f"back-transformed {field}")
+        assert_close(getattr(back, field), expected_back[field], tol, f"back-transformed {field}")
 
 
 @pytest.mark.parametrize("entry", GLMM, ids=[e["dataset"] for e in GLMM])
@@ -74,13 +87,16 @@ def test_fit_glmm_matches_metafor(entry: dict) -> None:
             fit_glmm(events, total)
         return
     result = fit_glmm(events, total)
-    expected = dict(entry, q=entry["q_lrt"], q_p=entry["q_lrt_p"])
+    pi = expected_pi({**entry, "test": "z"}, events.size)
+    expected = dict(entry, q=entry["q_lrt"], q_p=entry["q_lrt_p"], pi_low=pi[0], pi_high=pi[1])
     for field in ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
                   "i2", "h2", "q", "q_p", "q_df"):  # fmt: skip
         assert_close(getattr(result, field), expected[field], ITERATIVE_TOL, field)
     back = result.back_transformed()
+    pi_back = back_transform(list(pi), "PLO")
+    expected_back = dict(entry["back"], pi_low=pi_back[0], pi_high=pi_back[1])
     for field in BACK_FIELDS:
-        assert_close(getattr(back, field), entry["back"][field], ITERATIVE_TOL, f"back-transformed {field}")
+        assert_close(getattr(back, field), expected_back[field], ITERATIVE_TOL, f"back-transformed {field}")
 
 
 # ------------------------------------------------------------------ by hand ---
@@ -153,11 +169,17 @@ def test_all_studies_at_100_percent() -> None:
     assert 0.9 < result.back_transformed(effects).estimate < 1
 
 
-def test_knapp_hartung_collapses_when_all_yi_agree() -> None:
-    # every study at 100% gives asin(1) = pi/2 under PAS: s2 = 0, as metafor
+def test_knapp_hartung_never_collapses_to_a_point_when_all_yi_agree() -> None:
+    # every study at 100% gives asin(1) = pi/2 under PAS: s2 = 0, and metafor's knha
+    # gives a CI of zero width. Issue 17: no zero-width interval is reported; the ad
+    # hoc correction max(1, s2) = 1 leaves the unscaled se, sqrt(1 / sum(4 n)) for
+    # DL with tau2 = 0 (vi = 1/(4 n)), and t on k - 1 = 2 df.
     result = fit_meta(proportion_effects([10, 25, 8], [10, 25, 8], "PAS"), "DL", "hk")
-    assert result.se == 0 and result.ci_low == result.ci_high == pytest.approx(math.pi / 2)
-    assert any("s2 = 0" in note for note in result.notes)
+    se = math.sqrt(1 / (4 * (10 + 25 + 8)))
+    assert result.ci_method == "hk_adhoc" and result.se == pytest.approx(se, rel=1e-12)
+    # t(0.975; 2 df) in closed form: (2p - 1) / sqrt(2 p (1 - p)) with p = 0.975
+    assert result.ci_high - result.ci_low == pytest.approx(2 * 0.95 / math.sqrt(2 * 0.975 * 0.025) * se, rel=1e-12)
+    assert any("s2 = 0" in note and "ad hoc" in note for note in result.notes)
 
 
 def test_truncation_is_noted() -> None:

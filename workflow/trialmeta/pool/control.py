@@ -94,3 +94,9 @@ class FitControl:
     # GLMM: a between-study SD on the logit scale beyond this means the
     # likelihood has no interior maximum (e.g. studies only at 0% and 100%).
     glmm_tau_max: float = 50.0
+
+    # tau2 below this is on the boundary of its parameter space: it is stored
+    # and printed as 0 (the GLMM's optimiser stops at tau ~1e-11, tau2 ~1e-21,
+    # where metafor prints 0). 1e-10 is a between-study SD of 1e-5 on the
+    # logit scale, invisible in any reported digit.
+    tau2_boundary: float = 1e-10

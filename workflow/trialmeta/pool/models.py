@@ -577,6 +577,9 @@ def fit_location(
         tau2_fit = _ESTIMATORS[method](yi, vi, X, control)
     tau2 = tau2_fit.value
     notes.extend(tau2_fit.notes)
+    if 0 < tau2 < control.tau2_boundary:
+        notes.append(f"tau2 {tau2:.3g} on the boundary: set to 0")
+        tau2 = 0.0
 
     fit = _project(yi, vi, X, tau2)
     vb = fit.A
@@ -587,7 +590,10 @@ def fit_location(
             notes.append("Knapp-Hartung is not meant for a common-effect model (as metafor warns)")
         scale = fit.rss / (k - p) if fit.rss > np.finfo(float).eps else 0.0
         if scale == 0 and ci_method == "hk":
-            notes.append("Knapp-Hartung: all yi fit exactly (s2 = 0), the CI is a single point, as in metafor")
+            # metafor's knha gives a CI of zero width here; no such interval is reported
+            notes.append("Knapp-Hartung: all yi fit exactly (s2 = 0): ad hoc correction max(1, s2) used instead "
+                         "of a zero-width interval")
+            ci_method = "hk_adhoc"
         if ci_method == "hk_adhoc":
             scale = max(scale, 1.0)
         vb = scale * vb
@@ -668,12 +674,8 @@ def fit_meta(
     (DL, REML, ML, PM, HS, SJ, EB, HE) are documented on their private
     functions in this module; tau2 is truncated at 0 as metafor does.
 
-    The prediction interval is metafor's predict(): estimate
-    +- crit sqrt(se^2 + tau2) with crit the z quantile, or with Knapp-Hartung
-    the t quantile on k - 1 df (not k - 2) and the KH-scaled se (Higgins JPT,
-    Thompson SG, Spiegelhalter DJ (2009), JRSS A 172:137-159,
-    doi:10.1111/j.1467-985X.2008.00552.x). A common-effect model has no PI
-    (nan), as in metafor.
+    The prediction interval is `prediction_interval`: t on k - 1 df for
+    every test, only for k >= 3; a common-effect model has none.
     """
     return pool(
         effects.yi, effects.vi, effects.measure, method, ci_method, level, control, tuple(_data_notes(effects)), tau2_ci
@@ -703,8 +705,7 @@ def pool(
     with np.errstate(divide="ignore", invalid="ignore"):
         # se = 0 when Knapp-Hartung meets identical yi: z = +-inf, as in metafor
         stat = np.divide(estimate, se)
-    half_pi = result.crit * np.sqrt(se**2 + result.tau2)
-    pi_low, pi_high = (np.nan, np.nan) if method == "FE" else (estimate - half_pi, estimate + half_pi)
+    pi_low, pi_high = prediction_interval(estimate, se, result.tau2, result.k, level, method)
     shared = {field.name: getattr(result, field.name) for field in fields(ModelFit)}
     shared["notes"] = notes + result.notes
     return MetaResult(
@@ -719,6 +720,25 @@ def pool(
         stat=float(stat),
         pval=float(result.p_value(stat)),
     )
+
+
+def prediction_interval(estimate: float, se: float, tau2: float, k: int, level: float, method: str) -> tuple[float, float]:
+    """Prediction interval for the effect in a new study: estimate +- t_{k-1} sqrt(se^2 + tau2).
+
+    Higgins JPT, Thompson SG, Spiegelhalter DJ (2009). A re-evaluation of
+    random-effects meta-analysis. JRSS A 172:137-159,
+    doi:10.1111/j.1467-985X.2008.00552.x, proposed t on k - 2 df; this uses
+    k - 1 df, the default of the R package meta (version 8, method.predict =
+    "V") and what metafor's predict() gives under test = "t"/"knha"/"adhoc"
+    (se is then the Knapp-Hartung-scaled one; with z, the model's own se).
+    Only for k >= 3: with two studies tau2 rests on one degree of freedom and
+    the interval says nothing (nan, nan), as meta shows none. A common-effect
+    model (FE) has none either.
+    """
+    if method == "FE" or k < 3:
+        return np.nan, np.nan
+    half = stats.t.isf((1 - level) / 2, k - 1) * np.sqrt(se**2 + tau2)
+    return float(estimate - half), float(estimate + half)
 
 
 # ---------------------------------------------------------------- GLMM ---
@@ -840,6 +860,7 @@ def fit_glmm(
     total: npt.ArrayLike,
     level: float = 0.95,
     control: FitControl = FitControl(),
+    ci_method: str = "z",
 ) -> MetaResult:
     """Binomial-normal random-intercept logistic model by maximum likelihood.
 
@@ -856,9 +877,13 @@ def fit_glmm(
     by Newton steps (`_newton_polish`). The SE of mu
     is lme4's: from the inverse of the central-difference Hessian of the
     deviance in (tau, mu) (step `control.glmm_hessian_step`, lme4's 1e-4), so
-    it accounts for the estimation of tau. CI and PI use z; I2/H2 use the
-    typical variance of the PLO effects (with metafor's default correction);
-    q is the likelihood-ratio heterogeneity test (metafor QE.LRT).
+    it accounts for the estimation of tau. The CI and the test of mu use z
+    (`ci_method` "z", metafor test = "z") or t on k - 1 df ("t", metafor
+    ``rma.glmm(test = "t")``), which with few studies allows for the
+    uncertainty in tau2 that z ignores; the PI is `prediction_interval` (t,
+    k - 1 df, k >= 3) either way. tau2 below `control.tau2_boundary` is 0.
+    I2/H2 use the typical variance of the PLO effects (with metafor's default
+    correction); q is the likelihood-ratio heterogeneity test (metafor QE.LRT).
 
     Raises GLMMFitError when the model cannot be fitted: k = 1, every study at
     0% or every study at 100% (the likelihood increases without bound as
@@ -869,6 +894,8 @@ def fit_glmm(
     events, total = validate_counts(events, total)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    if ci_method not in ("z", "t"):
+        raise ValueError(f"the GLMM's ci_method is z or t, got {ci_method!r}")
     k = events.size
     if k == 1:
         raise GLMMFitError("k = 1: a random-effects model needs at least 2 studies (metafor refuses too)")
@@ -912,24 +939,30 @@ def fit_glmm(
     se = float(np.sqrt(2 * np.linalg.inv(hessian)[1, 1]))
     tau, mu = abs(float(params[0])), float(params[1])
     tau2 = tau**2
+    notes = [f"binomial-normal GLMM, adaptive Gauss-Hermite quadrature with {control.glmm_nagq} points",
+             "q is the likelihood-ratio test of heterogeneity (saturated vs common-effect logistic model)"]
+    if 0 < tau2 < control.tau2_boundary:
+        notes.append(f"tau2 {tau2:.3g} on the boundary: set to 0")
+        tau2 = 0.0
 
-    crit = stats.norm.isf((1 - level) / 2)
+    df = float(k - 1) if ci_method == "t" else np.nan
+    crit = stats.t.isf((1 - level) / 2, df) if ci_method == "t" else stats.norm.isf((1 - level) / 2)
     stat = mu / se
-    half_pi = crit * np.sqrt(se**2 + tau2)
+    pi_low, pi_high = prediction_interval(mu, se, tau2, k, level, "GLMM")
     typical_vi = (k - 1) / _project(effects.yi, effects.vi, np.ones((k, 1)), 0.0).trace_p()
     q = _heterogeneity_lrt(events, total)
     return MetaResult(
         measure="PLO",
         method="GLMM",
-        ci_method="z",
+        ci_method=ci_method,
         level=level,
         k=k,
         estimate=mu,
         se=se,
         ci_low=mu - crit * se,
         ci_high=mu + crit * se,
-        pi_low=mu - half_pi,
-        pi_high=mu + half_pi,
+        pi_low=pi_low,
+        pi_high=pi_high,
         tau2=tau2,
         tau2_se=np.nan,
         tau2_ci_low=np.nan,
@@ -940,12 +973,9 @@ def fit_glmm(
         q_df=k - 1,
         q_p=float(stats.chi2.sf(q, k - 1)),
         stat=stat,
-        pval=float(2 * stats.norm.sf(abs(stat))),
-        df=np.nan,
+        pval=float(2 * (stats.t.sf(abs(stat), df) if ci_method == "t" else stats.norm.sf(abs(stat)))),
+        df=df,
         weights=(),
         converged=True,
-        notes=(
-            f"binomial-normal GLMM, adaptive Gauss-Hermite quadrature with {control.glmm_nagq} points",
-            "q is the likelihood-ratio test of heterogeneity (saturated vs common-effect logistic model)",
-        ),
+        notes=tuple(notes),
     )
