@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 PATH = Path(__file__).parent / "reference" / "metafor_reference.json"
 
@@ -61,15 +62,21 @@ def assert_close(got: Any, expected: Any, tol: float, what: str) -> None:
     assert np.all(error <= tol), f"{what}: {got} vs R {expected}, scaled error {error.max():.3g} > {tol:g}"
 
 
-def assert_pooled_row(row: Any, fit: dict, what: str, heterogeneity_tol: float) -> None:
+def assert_pooled_row(row: Any, fit: dict, what: str, heterogeneity_tol: float, total: Any = None) -> None:
     """A pooled.csv row (pandas Series) against a metafor fit of the reference: its analysis, the
     back-transformed estimate and intervals (nan where metafor has none) at ITERATIVE_TOL, and the
-    heterogeneity columns at `heterogeneity_tol`."""
+    heterogeneity columns at `heterogeneity_tol`. The prediction interval is `expected_pi`'s (t on
+    k - 1 df, k >= 3), back-transformed with the study sizes `total` for PFT."""
     assert (row["measure"], row["method"], row["ci_method"]) == (fit["measure"], fit["method"], CI_METHOD[fit["test"]])
+    from trialmeta.pool.effects import back_transform
+
+    pi = back_transform(list(expected_pi(fit, int(row["k"]))), fit["measure"], total if fit["measure"] == "PFT" else None)
+    pi = np.asarray(pi, dtype=float)  # back_transform keeps a missing limit as None
+    back = dict(fit["back"], pi_low=pi[0], pi_high=pi[1])
     for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-        expected = fit["back"][column]
+        expected = back[column]
         if isinstance(expected, str) or np.isnan(number(expected)):
-            assert np.isnan(float(row[column])), f"{what} {column}: {row[column]} where metafor has none"
+            assert pd.isna(row[column]), f"{what} {column}: {row[column]} where metafor has none"
         else:
             assert_close(row[column], expected, ITERATIVE_TOL, f"{what} {column}")
     for column in HETEROGENEITY_COLUMNS:
@@ -92,3 +99,38 @@ def expected_pi(fit: dict, k: int, level: float = 0.95) -> tuple[float, float]:
 
     half = stats.t.isf((1 - level) / 2, k - 1) * np.sqrt(number(fit["se"]) ** 2 + number(fit["tau2"]))
     return number(fit["estimate"]) - half, number(fit["estimate"]) + half
+
+
+def reported_fit(fit: dict) -> dict:
+    """The metafor fit the pool stage's row corresponds to: metafor's knha CI of zero width (s2 = 0,
+    every yi equal) is replaced by the ad hoc correction (issue 17), so such a row is test="adhoc"'s."""
+    if fit["test"] == "knha" and number(fit["se"]) == 0:
+        return next(f for f in reference()["fits"] if (f["dataset"], f["measure"], f["method"], f["test"])
+                    == (fit["dataset"], fit["measure"], fit["method"], "adhoc"))
+    return fit
+
+
+SMALL_K_PATH = Path(__file__).parent / "reference" / "small_k_reference.json"
+
+
+@cache
+def small_k_reference() -> dict[str, Any]:
+    """tests/reference/small_k_reference.json, written by small_k_reference.R (issue 17's cases)."""
+    return json.loads(SMALL_K_PATH.read_text())
+
+
+# reference datasets no model pools (issue 17): one study, every study at 100%, every one at 0%;
+# their row is the exact interval of the summed counts, in small_k_reference.json's "exact"
+UNPOOLABLE = {"k1": "ref_k1", "all_events": "ref_all_events", "zero_events": "ref_zero_events"}
+
+
+def assert_exact_rows(rows: Any, name: str) -> None:
+    """The overall pooled.csv rows of an unpoolable reference dataset: every configured analysis
+    empty and flagged, then one exact Clopper-Pearson row of the summed counts (binom.test in R)."""
+    configured, exact = rows[rows["method"] != "exact"], rows[rows["method"] == "exact"]
+    assert configured["estimate"].isna().all() and configured["flags"].str.startswith("not fitted:").all(), name
+    assert len(exact) == 1, name
+    expected = small_k_reference()["exact"][UNPOOLABLE[name]]
+    assert_close([exact.iloc[0]["ci_low"], exact.iloc[0]["ci_high"]], [expected["low"], expected["high"]],
+                 CLOSED_FORM_TOL, f"{name} exact CI")
+    assert pd.isna(exact.iloc[0]["tau2"]) and pd.isna(exact.iloc[0]["pi_low"]) and pd.isna(exact.iloc[0]["i2"])

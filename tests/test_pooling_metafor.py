@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metafor_reference import CI_METHOD, ITERATIVE_TOL, assert_close, assert_pooled_row, dataset, number, reference
+from metafor_reference import (
+    CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_TOL, UNPOOLABLE, assert_close, assert_exact_rows, assert_pooled_row, dataset,
+    expected_pi, number, reference, reported_fit, small_k_reference,
+)
 from trialmeta.pool.effects import back_transform
 from trialmeta.harmonise.table import ENDPOINT_COLUMNS
 from trialmeta.pool.pooling import pool_all
@@ -55,42 +58,77 @@ def test_every_pooled_row_matches_metafor(name):
     endpoints, studies = tables(name)
     pooled, _ = pool_all(endpoints, studies, ["cr_cri"], pooling(analyses))
     overall = pooled[pooled["subgroup"] == "all"]
+    if name in UNPOOLABLE:
+        # one study, or every study at 0% or at 100%: no model, the exact interval of the summed counts
+        assert len(overall) == len(fits) + 1 == 109
+        assert_exact_rows(overall, name)
+        return
     assert len(overall) == len(fits) == 108
     for (_, row), fit in zip(overall.iterrows(), fits):
-        assert_pooled_row(row, fit, f"{name} {fit['measure']}-{fit['method']}-{fit['test']}", ITERATIVE_TOL)
+        assert_pooled_row(row, reported_fit(fit), f"{name} {fit['measure']}-{fit['method']}-{fit['test']}",
+                          ITERATIVE_TOL, dataset(name)[1])
 
 
 @pytest.mark.parametrize("glmm", reference()["glmm"], ids=lambda g: g["dataset"])
 def test_glmm_row_matches_metafor_or_says_why_not(glmm):
     endpoints, studies = tables(glmm["dataset"])
-    config = pooling([{"measure": "PLO", "method": "GLMM", "ci_method": "z"}])
+    # glmm_t_below_k = 0 keeps metafor's z-based CI at every k
+    config = pooling([{"measure": "PLO", "method": "GLMM", "ci_method": "z"}], glmm_t_below_k=0)
     pooled, details = pool_all(endpoints, studies, ["cr_cri"], config)
     row = pooled.iloc[0]
     note = details["endpoints"]["cr_cri"]["primary_note"]
     if glmm["refused"]:
-        # metafor refuses these too; the row stays, empty, and the reason is given
-        assert pd.isna(row["estimate"]) and "could not be fitted" in note and "no fallback configured" in note
+        # metafor refuses these too (k = 1, all at 0%, all at 100%); the row stays, empty, and the
+        # exact interval of the summed counts is the primary row
+        assert pd.isna(row["estimate"]) and "not estimable" in note or "k = 1" in note
+        assert_exact_rows(pooled[pooled["subgroup"] == "all"], glmm["dataset"])
         return
     assert note is None
+    k = len(dataset(glmm["dataset"])[0])
+    pi = back_transform(list(expected_pi({**glmm, "test": "z"}, k)), "PLO")
+    expected = dict(glmm["back"], pi_low=pi[0], pi_high=pi[1])
     for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-        assert_close(row[column], glmm["back"][column], ITERATIVE_TOL, f"GLMM {glmm['dataset']} {column}")
+        assert_close(row[column], expected[column], ITERATIVE_TOL, f"GLMM {glmm['dataset']} {column}")
+    assert row["model"] == "GLMM (logit, z-based CI)"
     assert_close(row["tau2"], glmm["tau2"], ITERATIVE_TOL, "GLMM tau2")
     assert_close(row["q"], glmm["q_lrt"], ITERATIVE_TOL, "GLMM Q (likelihood-ratio test)")
 
 
+def _small_k_tables(name: str, **study_columns) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`tables` for a dataset of small_k_reference.json (issue 17's probes)."""
+    data = small_k_reference()["datasets"][name]
+    events, total = np.array(data["events"], dtype=int), np.array(data["total"], dtype=int)
+    names = [f"s{i:02d}" for i in range(len(events))]
+    endpoints = pd.DataFrame({"study": names, "paper": names, "endpoint": "cr_cri", "events": pd.array(events, dtype="Int64"),
+                              "total": pd.array(total, dtype="Int64"), "flags": ""}).reindex(columns=ENDPOINT_COLUMNS)
+    endpoints["flags"] = ""
+    frame = pd.DataFrame({"study": names, "year": 2000 + np.arange(len(events)), **study_columns})
+    return endpoints, frame
+
+
+def _small_k_rma(name: str, measure: str, test: str) -> dict:
+    return next(r for r in small_k_reference()["rma"] if (r["dataset"], r["measure"], r["test"]) == (name, measure, test))
+
+
 def test_glmm_that_cannot_be_fitted_falls_back_only_when_configured():
-    endpoints, studies = tables("all_events")
+    # 0/10 and 10/10: the GLMM's between-study SD runs away (metafor "fits" tau = 172); the fallback
+    # (REML logit, ad hoc Knapp-Hartung) becomes primary and its row says so
+    endpoints, studies = _small_k_tables("split")
     glmm = {"measure": "PLO", "method": "GLMM", "ci_method": "z"}
-    fallback = {"measure": "PLO", "method": "REML", "ci_method": "hk"}
+    fallback = {"measure": "PLO", "method": "REML", "ci_method": "hk_adhoc"}
     pooled, details = pool_all(endpoints, studies, ["cr_cri"], pooling([glmm]) | {"glmm_fallback": fallback})
     detail = details["endpoints"]["cr_cri"]
     assert list(pooled["method"][pooled["subgroup"] == "all"]) == ["GLMM", "REML"]
     assert pd.isna(pooled.iloc[0]["estimate"]) and not pd.isna(pooled.iloc[1]["estimate"])
     assert [a["primary"] for a in detail["analyses"]] == [False, True]
-    assert "fallback PLO-REML-hk" in detail["primary_note"]
-    expected = next(f for f in reference()["fits"]
-                    if (f["dataset"], f["measure"], f["method"], f["test"]) == ("all_events", "PLO", "REML", "knha"))
-    assert_close(pooled.iloc[1]["estimate"], expected["back"]["estimate"], ITERATIVE_TOL, "fallback estimate")
+    assert "fallback PLO-REML-hk_adhoc" in detail["primary_note"]
+    assert pooled.iloc[1]["model"].startswith("REML logit, ad hoc Knapp-Hartung (fallback: GLMM not fitted: ")
+    expected = _small_k_rma("split", "PLO", "adhoc")
+    assert_close([pooled.iloc[1]["estimate"], pooled.iloc[1]["ci_low"], pooled.iloc[1]["ci_high"]],
+                 [expected["estimate_prop"], expected["ci_low_prop"], expected["ci_high_prop"]], ITERATIVE_TOL, "fallback")
+    # without a fallback the row stays empty and the note says none is configured
+    _, details = pool_all(endpoints, studies, ["cr_cri"], pooling([glmm]))
+    assert "no fallback configured" in details["endpoints"]["cr_cri"]["primary_note"]
 
 
 def _sensitivity_entry(name, measure, method, test):
@@ -111,20 +149,36 @@ def test_sensitivity_results_match_metafor(case):
     if name == "hetero_k30":
         extra = {"target": list(moderators["group"]), "followup_median_months": number(moderators["dose"])}
     endpoints, studies = tables(name, **extra)
-    config = pooling([{"measure": measure, "method": method, "ci_method": CI_METHOD[test]}],
+    # bias_tests_min_k = 3 runs Egger's test and trim-and-fill below meta's 10 studies, to compare with metafor
+    config = pooling([{"measure": measure, "method": method, "ci_method": CI_METHOD[test]}], bias_tests_min_k=3,
                      subgroups=["target"] if extra else [], moderators=["followup_median_months"] if extra else [])
     _, details = pool_all(endpoints, studies, ["cr_cri"], config)
     detail = details["endpoints"]["cr_cri"]
     what = "-".join(case)
 
-    # leave-one-out and cumulative: metafor reports the model scale; back-transform
-    # it for the logit (PFT needs each subset's sizes, which metafor does not give)
-    if measure == "PLO":
-        for key, r_key in (("leave_one_out", "leave1out"), ("cumulative", "cumul")):
-            got = [entry["estimate"] for entry in detail[key]]
-            assert_close(got, back_transform(number(ref[r_key]["estimate"]), "PLO"), ITERATIVE_TOL, f"{what} {key}")
-            if method != "FE":  # metafor's leave1out/cumul of a common-effect model list no tau2
-                assert_close([e["tau2"] for e in detail[key]], ref[r_key]["tau2"], ITERATIVE_TOL, f"{what} {key} tau2")
+    # a step of one study, or of studies all at 0% or all at 100%, is not pooled (issue 17): the summed
+    # counts with their exact interval; the others are metafor's leave1out and cumul
+    events, total = dataset(name)
+    first = detail["cumulative"][0]
+    assert first["model"].startswith("single study") and first["tau2"] is None and first["pi_low"] is None
+    subsets = {"leave_one_out": [np.arange(k) != i for i in range(k)],
+               "cumulative": [np.arange(k) <= i for i in range(k)]}
+    for key, r_key in (("leave_one_out", "leave1out"), ("cumulative", "cumul")):
+        for entry, subset in zip(detail[key], subsets[key]):
+            x, n = events[subset], total[subset]
+            if len(x) == 1 or np.all(x == 0) or np.all(x == n):
+                assert entry["estimate"] == x.sum() / n.sum() and entry["tau2"] is None, f"{what} {key}"
+        # metafor reports the model scale; back-transform it for the logit (PFT needs each subset's
+        # sizes, which metafor does not give)
+        if measure != "PLO":
+            continue
+        keep = [not (s.sum() == 1 or np.all(events[s] == 0) or np.all(events[s] == total[s])) for s in subsets[key]]
+        got = [entry["estimate"] for entry, kept in zip(detail[key], keep) if kept]
+        expected = back_transform(number(ref[r_key]["estimate"]), "PLO")[keep]
+        assert_close(got, expected, ITERATIVE_TOL, f"{what} {key}")
+        if method != "FE":  # metafor's leave1out/cumul of a common-effect model list no tau2
+            assert_close([e["tau2"] for e, kept in zip(detail[key], keep) if kept], number(ref[r_key]["tau2"])[keep],
+                         ITERATIVE_TOL, f"{what} {key} tau2")
     assert [entry["omitted"] for entry in detail["leave_one_out"]] == [f"s{i:02d}" for i in range(k)]
     assert [entry["study"] for entry in detail["influence"]] == [f"s{i:02d}" for i in range(k)]
 
@@ -176,7 +230,7 @@ def test_too_few_studies_give_a_reason_not_a_result():
     config = pooling([{"measure": "PLO", "method": "REML", "ci_method": "z"}], subgroups=["target"], moderators=["year"])
     _, details = pool_all(endpoints, studies, ["cr_cri"], config)
     detail = details["endpoints"]["cr_cri"]
-    assert detail["egger"] is None and "at least 3 studies" in detail["egger_note"]
+    assert detail["egger"] is None and "pooling.bias_tests_min_k" in detail["egger_note"]
     assert detail["trim_and_fill"] is None
     assert detail["subgroups"] == {} and "single study" in detail["subgroups_note"]["target"]
     assert detail["meta_regression"] == {} and "at least 3" in detail["meta_regression_note"]["year"]
@@ -185,9 +239,10 @@ def test_too_few_studies_give_a_reason_not_a_result():
         a["estimate_prop"] for a in detail["analyses"] if a["primary"]), rel_tol=1e-12)
 
 
-def test_subgroup_test_that_cannot_be_computed_is_a_note_not_a_crash():
-    # three identical studies: under Knapp-Hartung their subgroup's SE is 0 (metafor's too), so the
-    # common-effect test between subgroups has a zero variance and cannot be computed
+def test_subgroup_of_identical_studies_and_a_single_study_gives_no_test():
+    # three identical studies: plain Knapp-Hartung has SE 0 there (metafor's too), which once made the test
+    # between subgroups fail; the ad hoc correction now replaces it. The other subgroup is one study
+    # (22/22): shown, not pooled, and left out of the test, which then has one subgroup and is not run.
     endpoints, studies = tables("k2")
     endpoints = pd.concat([endpoints.iloc[[0]]] * 3 + [endpoints.iloc[[1]]], ignore_index=True)
     endpoints["study"] = endpoints["paper"] = ["a", "b", "c", "d"]
@@ -196,6 +251,38 @@ def test_subgroup_test_that_cannot_be_computed_is_a_note_not_a_crash():
     studies = pd.DataFrame({"study": list("abcd"), "year": [2020] * 4, "target": ["CD19"] * 3 + ["CD19/CD22"]})
     config = pooling([{"measure": "PLO", "method": "REML", "ci_method": "hk"}], subgroups=["target"])
     pooled, details = pool_all(endpoints, studies, ["cr_cri"], config)
-    detail = details["endpoints"]["cr_cri"]
-    assert detail["subgroups"] == {} and "not estimable" in detail["subgroups_note"]["target"]
+    subgroup = details["endpoints"]["cr_cri"]["subgroups"]["target"]
+    assert subgroup["q_between"] is None and subgroup["test"] is None
+    assert "1 subgroups with >= 2 studies" in subgroup["test_note"]
+    assert subgroup["left_out_of_test"] == ["CD19/CD22 (k = 1: the study is shown, not pooled)"]
+    single = subgroup["groups"][1]
+    assert single["model"].startswith("single study") and single["estimate"] == 1.0 and single["tau2"] is None
+    # 9/12 three times: REML tau2 = 0 and the ad hoc se is the common-effect one, 1/sqrt(3 w) with
+    # w = 1/(1/9 + 1/3) = 9/4 (vi = 1/x + 1/(n - x)): not a zero-width interval
+    group = subgroup["groups"][0]
+    assert group["ci_low"] < 0.75 < group["ci_high"]
     assert not pd.isna(pooled.iloc[0]["estimate"])
+
+
+def test_between_subgroup_q_leaves_out_single_study_subgroups_and_names_the_test():
+    # R (small_k_reference.R): two subgroups of two studies and one single-study subgroup; meta's
+    # Q.b.random over the two, each fitted by REML logit with ad hoc Knapp-Hartung
+    ref = small_k_reference()["subgroup"]
+    events, total, groups = ref["data"]["events"], ref["data"]["total"], ref["data"]["group"]
+    names = [f"s{i:02d}" for i in range(len(events))]
+    endpoints = pd.DataFrame({"study": names, "paper": names, "endpoint": "cr_cri", "events": pd.array(events, dtype="Int64"),
+                              "total": pd.array(total, dtype="Int64")}).reindex(columns=ENDPOINT_COLUMNS)
+    endpoints["flags"] = ""
+    studies = pd.DataFrame({"study": names, "year": 2000 + np.arange(len(names)), "target": groups})
+    config = pooling([{"measure": "PLO", "method": "REML", "ci_method": "hk_adhoc"}], subgroups=["target"])
+    # meta's rule by default: no test below 10 studies in the subgroups compared
+    _, details = pool_all(endpoints, studies, ["cr_cri"], config)
+    subgroup = details["endpoints"]["cr_cri"]["subgroups"]["target"]
+    assert subgroup["q_between"] is None and "k = 4 < 10" in subgroup["test_note"]
+    _, details = pool_all(endpoints, studies, ["cr_cri"], config | {"subgroup_test_min_k": 4})
+    subgroup = details["endpoints"]["cr_cri"]["subgroups"]["target"]
+    assert subgroup["test"] == "Q-test for subgroup differences (random-effects, 2 subgroups with >= 2 studies)"
+    assert subgroup["q_between_df"] == ref["q_between_df"] == 1
+    assert_close([subgroup["q_between"], subgroup["q_between_p"]], [ref["q_between"], ref["q_between_p"]],
+                 ITERATIVE_TOL, "Q between")
+    assert subgroup["left_out_of_test"] == ["c (k = 1: the study is shown, not pooled)"]

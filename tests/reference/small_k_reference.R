@@ -26,7 +26,13 @@ datasets <- list(
   mrd_neg = list(events = c(15, 12, 20, 21), total = c(15, 14, 20, 22)),
   crs_any = list(events = c(4, 10, 18, 21), total = c(15, 14, 20, 23)),
   pft_unequal = list(events = c(0, 1, 2), total = c(5, 100, 400)),
-  single = list(events = 7, total = 10)
+  single = list(events = 7, total = 10),
+  # studies only at 0% and at 100%: the GLMM's between-study SD runs away, the fallback takes over
+  split = list(events = c(0, 10), total = c(10, 10)),
+  # summed counts of metafor_reference.json's datasets k1, all_events and zero_events
+  ref_k1 = list(events = 12, total = 14),
+  ref_all_events = list(events = 87, total = 87),
+  ref_zero_events = list(events = 0, total = 71)
 )
 
 exact <- function(x, n) { ci <- binom.test(x, n)$conf.int; list(low = num(ci[1]), high = num(ci[2])) }
@@ -37,7 +43,7 @@ exact_out <- lapply(datasets, function(d) exact(sum(d$events), sum(d$total)))
 # REML on the logit (0.5 added to studies at 0% or 100%, escalc's default) and
 # Freeman-Tukey, with Knapp-Hartung ("knha") and its ad hoc correction ("adhoc")
 adhoc_out <- list()
-for (name in c("identical5", "identical2", "cr_cri", "zeros3", "full3", "mrd_neg", "pft_unequal")) {
+for (name in c("identical5", "identical2", "cr_cri", "zeros3", "full3", "mrd_neg", "pft_unequal", "split")) {
   d <- datasets[[name]]
   for (measure in c("PLO", "PFT")) for (test in c("knha", "adhoc")) {
     m <- rma(measure = measure, xi = d$events, ni = d$total, method = "REML", test = test, control = rma_control)

@@ -11,7 +11,8 @@ from trialmeta.figures.labels import analysis_reason
 from trialmeta.figures.style import COLOURS, MEASURE_AXIS, STYLE, not_estimable_figure, number_text, p_text
 
 
-def draw_funnel(ax, funnel: dict, egger: dict | None = None, trim_and_fill: dict | None = None, level: float = 0.95) -> None:
+def draw_funnel(ax, funnel: dict, egger: dict | None = None, trim_and_fill: dict | None = None, level: float = 0.95,
+                note: str | None = None) -> None:
     """Funnel plot on the model scale: effect against its standard error, with Egger's line.
 
     Egger's line is metafor's regtest(model="rma", predictor="sei") fit drawn as
@@ -42,6 +43,9 @@ def draw_funnel(ax, funnel: dict, egger: dict | None = None, trim_and_fill: dict
             lines.append(str(egger["warning"]))
     if trim_and_fill:
         lines.append(f"Trim-and-fill: {trim_and_fill.get('k0', 0)} studies filled ({trim_and_fill.get('side', 'NA')} side)")
+    if not egger and note:
+        # where the test would be: why it was not run (e.g. too few studies)
+        lines.append(f"Egger's test and trim-and-fill {note}")
     ax.set_ylim(top, 0)
     # the funnel and the points set the range; Egger's line is clipped to it
     xs = [p["yi"] for p in points] + [f["yi"] for f in (trim_and_fill or {}).get("filled", [])]
@@ -63,7 +67,7 @@ def funnel_figure(entry: dict, level: float = 0.95):
         return not_estimable_figure(title, reason)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 5.2))
-        draw_funnel(ax, entry["funnel"], entry.get("egger"), entry.get("trim_and_fill"), level)
+        draw_funnel(ax, entry["funnel"], entry.get("egger"), entry.get("trim_and_fill"), level, entry.get("egger_note"))
         ax.set_title(title, fontweight="bold")
         fig.tight_layout()
         return fig

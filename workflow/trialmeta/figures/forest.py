@@ -114,6 +114,9 @@ def pooled_rows(entry: dict, primary: dict | None = None) -> list[Row]:
     if primary is None:
         return [Row("text", f"No pooled estimate: {entry.get('primary_note') or 'the primary analysis was not fitted'}",
                     small=True)]
+    if primary["k"] < 2:
+        # one study is shown, not pooled (meta does not pool k = 1): no diamond, no I², no PI
+        return [Row("text", "Not pooled: a single study (k = 1); its exact interval is shown above", small=True)]
     total = _total_text(entry["studies"])
     rows = []
     others = [a for a in entry["analyses"] if a is not primary and fitted(a) and a["method"] == "FE"]
@@ -128,7 +131,8 @@ def pooled_rows(entry: dict, primary: dict | None = None) -> list[Row]:
             # the weight column exists only when the model has study weights (not the GLMM)
             right2="100%" if analysis is primary and _weighted(entry) else "", colour=colour, bold=analysis is primary,
         ))
-    if primary.get("pi_low_prop") is not None and primary["k"] >= 2 and primary["method"] != "FE":
+    # the pool stage gives a prediction interval only for k >= 3 (t, k - 1 df)
+    if primary.get("pi_low_prop") is not None and primary["k"] >= 3 and primary["method"] != "FE":
         rows.append(Row("prediction", "Prediction interval", "", None, primary["pi_low_prop"], primary["pi_high_prop"],
                         right=f"[{percent(primary['pi_low_prop'])}, {percent(primary['pi_high_prop'])}]",
                         colour=COLOURS["prediction"]))
@@ -144,7 +148,7 @@ def forest_rows(entry: dict) -> list[Row]:
     rows = [*study_rows(entry["studies"]), Row("blank"), *pooled_rows(entry)]
     if entry.get("primary_note") and primary_analysis(entry) is not None:
         rows.append(Row("text", entry["primary_note"], small=True))
-    if not _weighted(entry):
+    if not _weighted(entry) and len(entry["studies"]) > 1:
         rows.append(Row("text", "Squares sized by number of patients: the primary model has no study weights", small=True))
     rows.extend(excluded_rows(entry))
     return rows
@@ -175,16 +179,21 @@ def subgroup_rows(entry: dict, subgroup: dict) -> list[Row]:
         members = [by_name[name] for name in group["studies"] if name in by_name]
         rows.append(Row("text", f"{subgroup['column']} = {group['group']}", bold=True))
         rows.extend(study_rows(members))
-        rows.append(Row(
-            "diamond", f"Subgroup estimate (k = {group['k']})", _total_text(members),
-            group["estimate"], group["ci_low"], group["ci_high"],
-            right=interval_text(group["estimate"], group["ci_low"], group["ci_high"]), colour=COLOURS["subgroup"],
-        ))
-        if group["k"] >= 2:
+        if group["k"] < 2:
+            rows.append(Row("text", "Single study: not pooled", small=True))
+        else:
+            label = "Exact CI of summed counts" if group.get("model", "").startswith("exact") else "Subgroup estimate"
+            rows.append(Row(
+                "diamond", f"{label} (k = {group['k']})", _total_text(members),
+                group["estimate"], group["ci_low"], group["ci_high"],
+                right=interval_text(group["estimate"], group["ci_low"], group["ci_high"]), colour=COLOURS["subgroup"],
+            ))
             rows.append(Row("text", heterogeneity_text({**group, "q_p": group.get("q_p")}), small=True))
         rows.append(Row("blank"))
-    # the overall estimate of the model the subgroups were pooled with, so the two compare
-    rows.extend(pooled_rows(entry, sensitivity_analysis(entry)))
+    # the overall estimate is the main forest's (primary model); the subgroups' model is named beside it
+    rows.extend(pooled_rows(entry))
+    if subgroup.get("model"):
+        rows.append(Row("text", f"Subgroup estimates: {subgroup['model']}", small=True))
     rows.append(Row("text", subgroup_test_text(subgroup), small=True))
     return rows
 
@@ -352,8 +361,7 @@ def subgroup_forest_figure(entry: dict, column: str):
     reason = analysis_reason(entry, "subgroups", column)
     if reason is not None:
         return not_estimable_figure(title, reason)
-    return rows_figure(subgroup_rows(entry, entry["subgroups"][column]), _columns(entry), title,
-                       _reference(entry, sensitivity_analysis(entry)))
+    return rows_figure(subgroup_rows(entry, entry["subgroups"][column]), _columns(entry), title, _reference(entry))
 
 
 def influence_figure(entry: dict, key: str):

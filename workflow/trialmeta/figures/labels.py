@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from trialmeta.figures.style import number_text, p_text
 
-CI_NAMES = {"z": "z", "hk": "Knapp-Hartung", "hk_adhoc": "Knapp-Hartung (ad hoc)"}
+CI_NAMES = {"z": "z", "t": "t", "hk": "Knapp-Hartung", "hk_adhoc": "Knapp-Hartung (ad hoc)"}
 
 
 def heterogeneity_text(analysis: dict) -> str:
     if analysis["k"] < 2:
         return "Heterogeneity: not estimable with one study"
+    if analysis.get("method") == "exact" or (analysis.get("tau2") is None and analysis.get("q") is None):
+        # the exact interval of summed counts (every study at 0% or at 100%): no model, no heterogeneity
+        why = next(iter(analysis.get("flags") or []), "no model fitted")
+        return f"Heterogeneity: not estimable ({why})"
     i2 = "NA" if analysis.get("i2") is None else f"{analysis['i2']:.0f}%"
     return (
         f"Heterogeneity: I² = {i2}, τ² = {number_text(analysis.get('tau2'))}, "
@@ -20,6 +24,9 @@ def heterogeneity_text(analysis: dict) -> str:
 
 
 def model_label(analysis: dict) -> str:
+    """The model behind a pooled row: its "model" field (written by the pool stage), else built from the config."""
+    if analysis.get("model"):
+        return analysis["model"]
     if analysis["method"] == "FE":
         return f"Common effect ({analysis['measure']})"
     if analysis["method"] == "GLMM":
@@ -49,9 +56,15 @@ def sensitivity_analysis(entry: dict) -> dict | None:
 
 
 def subgroup_test_text(subgroup: dict) -> str:
+    """The test between subgroups by its name, with what was left out of it; or why it was not run."""
+    left_out = subgroup.get("left_out_of_test") or []
+    out = f" (not in the test: {', '.join(left_out)})" if left_out else ""
+    if subgroup.get("q_between") is None and subgroup.get("test_note"):
+        return subgroup["test_note"][:1].upper() + subgroup["test_note"][1:] + out
     return (
-        f"Test for subgroup differences: Q = {number_text(subgroup.get('q_between'), '{:.2f}')} "
-        f"(df = {subgroup.get('q_between_df', 'NA')}), {p_text(subgroup.get('q_between_p'))}"
+        f"{subgroup.get('test') or 'Test for subgroup differences'}: "
+        f"Q = {number_text(subgroup.get('q_between'), '{:.2f}')} "
+        f"(df = {subgroup.get('q_between_df', 'NA')}), {p_text(subgroup.get('q_between_p'))}" + out
     )
 
 

@@ -39,6 +39,25 @@ CI_METHODS = ("z", "hk", "hk_adhoc")
 _R_MAD_CONSTANT = 1.4826
 
 
+# how a pooled row names its model (the `model` field of pooled.csv and results.json)
+MEASURE_NAMES = {"PLO": "logit", "PFT": "Freeman-Tukey", "PAS": "arcsine", "PR": "untransformed",
+                 "cloglog": "complementary log-log"}
+TEST_NAMES = {"z": "z-based CI", "t": "t-based CI", "hk": "Knapp-Hartung", "hk_adhoc": "ad hoc Knapp-Hartung"}
+
+
+def model_name(method: str, measure: str, ci_method: str) -> str:
+    """The model behind a number, in words: "GLMM (logit, t-based CI)", "REML logit, ad hoc Knapp-Hartung".
+
+    `ci_method` is the test actually used (`ModelFit.ci_method`), not the one configured.
+    """
+    scale, test = MEASURE_NAMES.get(measure, measure), TEST_NAMES.get(ci_method, ci_method)
+    if method == "GLMM":
+        return f"GLMM ({scale}, {test})"
+    if method == "FE":
+        return f"common effect {scale}, {test}"
+    return f"{method} {scale}, {test}"
+
+
 class GLMMFitError(RuntimeError):
     """The binomial-normal model has no (finite, interior) maximum likelihood fit."""
 
@@ -59,7 +78,8 @@ class ModelFit:
     """What every fitted model reports besides its coefficients.
 
     `method` is the tau2 estimator (or "GLMM"), `ci_method` the test actually
-    used ("z", "hk", "hk_adhoc"; k = 1 falls back to "z" as metafor does), and
+    used ("z", "hk", "hk_adhoc", or "t" for the GLMM; k = 1 falls back to "z" as
+    metafor does, and "hk" with s2 = 0 to "hk_adhoc"), and
     `df` the t degrees of freedom of the Knapp-Hartung test, k - p (nan for z).
     `i2` and `h2` are tau2-based, as metafor's: I2 = 100 tau2 / (tau2 + s2),
     H2 = (tau2 + s2) / s2 with the "typical" sampling variance

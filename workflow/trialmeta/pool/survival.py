@@ -39,7 +39,7 @@ from scipy import stats
 
 from trialmeta.pool.control import FitControl
 from trialmeta.harmonise.table import BLOCKING_FLAGS, UNVERIFIED_FLAG, UNVERIFIED_REASON, rounding_tolerance
-from trialmeta.pool.models import MetaResult, pool
+from trialmeta.pool.models import MetaResult, model_name, pool
 
 MEASURE = "cloglog"
 SURVIVAL_ENDPOINTS = ("rfs", "lfs", "efs", "os")
@@ -391,6 +391,8 @@ def pool_landmark(
             "k": fit.k, "n_total": n_total, **back,
             "tau2": fit.tau2, "tau2_ci_low": fit.tau2_ci_low, "tau2_ci_high": fit.tau2_ci_high,
             "i2": fit.i2, "h2": fit.h2, "q": fit.q, "q_p": fit.q_p,
+            # the model in words and its flags, as every pooled row (trialmeta.pool.pooling)
+            "model": model_name(spec["method"], MEASURE, fit.ci_method), "flags": "",
         }
         out_rows.append(row)
         analysis_notes = list(fit.notes)
@@ -400,7 +402,7 @@ def pool_landmark(
             **{k: v for k, v in row.items() if k not in back},
             **{f"{k}_prop": v for k, v in back.items()},
             "estimate_yi": fit.estimate, "se_yi": fit.se,
-            "primary": index == 0, "notes": analysis_notes,
+            "primary": index == 0, "notes": analysis_notes, "flags": [],
         })
         if index == 0:
             weights = fit.weights

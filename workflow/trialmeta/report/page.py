@@ -205,12 +205,14 @@ def _summary_rows(details: dict) -> list[list[str]]:
         a = primary_analysis(entry)
         if a is None:
             reason = entry.get("primary_note") or "no poolable study"
-            rows.append([link, str(len(entry["studies"])), "", f"not estimable: {_e(reason)}", "", "", ""])
+            rows.append([link, str(len(entry["studies"])), "", f"not estimable: {_e(reason)}", "", "", "", ""])
             continue
+        single = a["k"] < 2  # shown, not pooled: no PI, I² or τ²
         rows.append([
             link, str(a["k"]), _e(a.get("n_total")), _interval(a["estimate_prop"], a["ci_low_prop"], a["ci_high_prop"]),
-            "" if a.get("pi_low_prop") is None else f"[{_pct(a['pi_low_prop'])}, {_pct(a['pi_high_prop'])}]",
-            _num(a.get("i2"), "{:.0f}%"), _num(a.get("tau2")),
+            "" if single or a.get("pi_low_prop") is None else f"[{_pct(a['pi_low_prop'])}, {_pct(a['pi_high_prop'])}]",
+            "" if single else _num(a.get("i2"), "{:.0f}%"), "" if single else _num(a.get("tau2")),
+            _e(model_label(a)) + "".join(f"<br><span class='flag'>{_e(f)}</span>" for f in a.get("flags") or []),
         ])
     return rows
 
@@ -300,7 +302,7 @@ def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, 
     else:
         out.append(f"<p><b>{html.escape(model_label(first))}</b>: "
                    f"{_interval(first['estimate_prop'], first['ci_low_prop'], first['ci_high_prop'])}"
-                   f" from {first['k']} studies. {html.escape(heterogeneity_text(first))}.</p>")
+                   f" from {first['k']} {'study' if first['k'] == 1 else 'studies'}. {html.escape(heterogeneity_text(first))}.</p>")
         for note in first.get("notes", []):
             out.append(f"<p class='note'>{_e(note)}</p>")
     out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {_title(entry)}"))
@@ -311,7 +313,7 @@ def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, 
     if not rows.empty:
         out.append("<h3>Pooled estimates, all configured analyses</h3>")
         out.append(_table(rows, ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
-                                 "pi_low", "pi_high", "tau2", "i2", "q", "q_p"], fmt))
+                                 "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "model", "flags"], fmt))
     if entry.get("excluded"):
         out.append("<p class='note'>Not pooled: " + "; ".join(f"{_e(x['study'])} ({_e(x['reason'])})"
                                                               for x in entry["excluded"]) + "</p>")
@@ -429,10 +431,11 @@ def build_report(
         report_block(endpoints, studies, checks, failures, details, config),
         "<nav><ul>" + "".join(f"<li><a href='#{a}'>{_e(t)}</a></li>" for a, t in nav) + "</ul></nav>",
         "<h2 id='summary'>Summary of pooled endpoints (primary analysis)</h2>",
-        f"<p class='note'>{html.escape(model_label({**primary, 'ci_method': primary.get('ci_method', 'z')}))}; "
-        f"estimates in percent with {ci_header(config['pooling'])} and prediction interval.</p>",
-        _rows_table(["Endpoint", "k", "Patients", f"Estimate [{ci_header(config['pooling'])}]", "Prediction interval", "I²", "τ²"],
-                    _summary_rows(details)),
+        f"<p class='note'>Configured primary model: {html.escape(model_label({**primary, 'ci_method': primary.get('ci_method', 'z')}))}; "
+        f"each row names the model that produced it. Estimates in percent with {ci_header(config['pooling'])} and "
+        "prediction interval (k >= 3 only).</p>",
+        _rows_table(["Endpoint", "k", "Patients", f"Estimate [{ci_header(config['pooling'])}]", "Prediction interval", "I²", "τ²",
+                     "Model"], _summary_rows(details)),
         _changes_html(changes, primary),
         "<h2 id='methods'>Methods</h2>",
         *(f"<p>{html.escape(p)}</p>" for p in method_text.paragraphs),
