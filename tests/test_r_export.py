@@ -34,7 +34,8 @@ def test_script_uses_the_runs_level_correction_and_tests():
                             {"measure": "PLO", "method": "DL", "ci_method": "hk"}]}
     script = r_script(["cr_cri"], pooling)
     assert "LEVEL <- 90" in script
-    assert 'rma.glmm(measure = "PLO", xi = xi, ni = ni, data = d, method = "ML", level = LEVEL)' in script
+    assert 'rma.glmm(measure = "PLO", xi = xi, ni = ni, data = d, method = "ML", level = LEVEL,\n' in script
+    assert 'test = if (nrow(d) < GLMM_T_BELOW_K) "t" else "z")' in script and "GLMM_T_BELOW_K <- 10" in script
     assert 'escalc(measure = "PFT", xi = xi, ni = ni, data = d, add = 0, to = "none")' in script
     assert 'test = "adhoc"' in script and "transf.ipft.hm, targs = list(ni = d$ni)" in script
     assert 'escalc(measure = "PLO", xi = xi, ni = ni, data = d, add = 0.25, to = "all")' in script

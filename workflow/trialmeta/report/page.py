@@ -312,8 +312,10 @@ def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, 
         rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & pooled["landmark_months"].isna()]
     if not rows.empty:
         out.append("<h3>Pooled estimates, all configured analyses</h3>")
-        out.append(_table(rows, ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
-                                 "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "model", "flags"], fmt))
+        columns = ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
+                   "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "model", "flags"]
+        # model and flags are new in pooled.csv (issue 17): a table written before has none
+        out.append(_table(rows, [c for c in columns if c in rows.columns], fmt))
     if entry.get("excluded"):
         out.append("<p class='note'>Not pooled: " + "; ".join(f"{_e(x['study'])} ({_e(x['reason'])})"
                                                               for x in entry["excluded"]) + "</p>")
@@ -432,7 +434,7 @@ def build_report(
         "<nav><ul>" + "".join(f"<li><a href='#{a}'>{_e(t)}</a></li>" for a, t in nav) + "</ul></nav>",
         "<h2 id='summary'>Summary of pooled endpoints (primary analysis)</h2>",
         f"<p class='note'>Configured primary model: {html.escape(model_label({**primary, 'ci_method': primary.get('ci_method', 'z')}))}; "
-        f"each row names the model that produced it. Estimates in percent with {ci_header(config['pooling'])} and "
+        f"each row names the model that produced it; estimates in percent with {ci_header(config['pooling'])} and "
         "prediction interval (k >= 3 only).</p>",
         _rows_table(["Endpoint", "k", "Patients", f"Estimate [{ci_header(config['pooling'])}]", "Prediction interval", "I²", "τ²",
                      "Model"], _summary_rows(details)),

@@ -38,7 +38,10 @@ def _r_string(text: str) -> str:
 def _analysis_call(analysis: dict, correction: dict) -> str:
     measure, method, ci = analysis["measure"], analysis["method"], analysis.get("ci_method", "z")
     if method == "GLMM":
-        return ('fit <- rma.glmm(measure = "PLO", xi = xi, ni = ni, data = d, method = "ML", level = LEVEL)\n'
+        # as the pool stage: a z-based GLMM CI becomes t-based (k - 1 df) below GLMM_T_BELOW_K studies
+        test = '"t"' if ci == "t" else 'if (nrow(d) < GLMM_T_BELOW_K) "t" else "z"'
+        return (f'fit <- rma.glmm(measure = "PLO", xi = xi, ni = ni, data = d, method = "ML", level = LEVEL,\n'
+                f'                    test = {test})\n'
                 '    bt <- predict(fit, transf = transf.ilogit)')
     # as the pool stage: the arcsine scales are finite at 0% and 100% and get no correction
     add, to = (correction["add"], correction["to"]) if measure in ("PLO", "PR") else (0, "none")
@@ -76,6 +79,7 @@ LEVEL <- {100 * pooling["level"]:g}
 # iterative tau2 estimators converged further than metafor's default threshold (1e-5), as the
 # pipeline's are, so the numbers agree with pooled.csv to about 1e-8 rather than 1e-5
 CONTROL <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)
+GLMM_T_BELOW_K <- {int(pooling.get("glmm_t_below_k") if pooling.get("glmm_t_below_k") is not None else 10)}
 ENDPOINTS <- c({names})
 ANALYSES <- list(
 {analyses}
@@ -83,13 +87,22 @@ ANALYSES <- list(
 rows <- list()
 for (endpoint in ENDPOINTS) {{
   d <- read.csv(file.path(here, paste0(endpoint, ".csv")))
+  # as the pool stage: one study, or every study at 0% or at 100%, gets no model but the exact
+  # (Clopper-Pearson) interval of the summed counts
+  unpoolable <- nrow(d) > 0 && (nrow(d) == 1 || all(d$xi == 0) || all(d$xi == d$ni))
   for (name in names(ANALYSES)) {{
     parts <- strsplit(name, "-")[[1]]
-    row <- if (nrow(d) == 0) NULL else tryCatch(ANALYSES[[name]](d), error = function(e) {{
+    row <- if (nrow(d) == 0 || unpoolable) NULL else tryCatch(ANALYSES[[name]](d), error = function(e) {{
       message(endpoint, " ", name, ": ", conditionMessage(e)); NULL }})
     if (is.null(row)) row <- data.frame(measure = parts[1], method = parts[2], ci_method = parts[3], k = nrow(d),
                                         estimate = NA, ci_low = NA, ci_high = NA, tau2 = NA)
     rows[[length(rows) + 1]] <- cbind(data.frame(endpoint = endpoint, subgroup = "all"), row)
+  }}
+  if (unpoolable) {{
+    ci <- binom.test(sum(d$xi), sum(d$ni), conf.level = LEVEL / 100)$conf.int
+    rows[[length(rows) + 1]] <- data.frame(endpoint = endpoint, subgroup = "all", measure = "PR", method = "exact",
+                                           ci_method = "CP", k = nrow(d), estimate = sum(d$xi) / sum(d$ni),
+                                           ci_low = ci[1], ci_high = ci[2], tau2 = NA)
   }}
 }}
 out <- do.call(rbind, rows)
