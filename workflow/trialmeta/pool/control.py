@@ -100,3 +100,9 @@ class FitControl:
     # where metafor prints 0). 1e-10 is a between-study SD of 1e-5 on the
     # logit scale, invisible in any reported digit.
     tau2_boundary: float = 1e-10
+
+    # A back-transformed proportion compared with the study proportions and
+    # the crude pooled proportion (the Freeman-Tukey flags of
+    # trialmeta.pool.pooling) counts as equal within this: the PFT
+    # back-transformation of identical studies returns 0.2 + 2e-16 for 0.2.
+    proportion_tol: float = 1e-9

@@ -181,7 +181,8 @@ def exact_summary(events: np.ndarray, total: np.ndarray, level: float) -> dict:
     }
 
 
-def freeman_tukey_flags(estimate: float, ci_low: float, ci_high: float, events: np.ndarray, total: np.ndarray) -> list[str]:
+def freeman_tukey_flags(estimate: float, ci_low: float, ci_high: float, events: np.ndarray, total: np.ndarray,
+                        tol: float = FitControl.proportion_tol) -> list[str]:
     """Flags on a back-transformed Freeman-Tukey (PFT) estimate that contradicts the data.
 
     The back-transformation needs one n; with the harmonic mean of unequal
@@ -190,9 +191,9 @@ def freeman_tukey_flags(estimate: float, ci_low: float, ci_high: float, events: 
     Chemaitelly H, Abu-Raddad LJ, Ruecker G (2019). Seriously misleading
     results using inverse of Freeman-Tukey double arcsine transformation in
     meta-analysis of single proportions. Res Synth Methods 10:476-483,
-    doi:10.1002/jrsm.1348). Compared to 1e-9, below any printed digit.
+    doi:10.1002/jrsm.1348). Equal within `tol` (`FitControl.proportion_tol`).
     """
-    props, crude, tol = events / total, float(np.sum(events) / np.sum(total)), 1e-9
+    props, crude = events / total, float(np.sum(events) / np.sum(total))
     flags = []
     if estimate < props.min() - tol or estimate > props.max() + tol:
         flags.append(f"Freeman-Tukey back-transformation: estimate {100 * estimate:.2f}% outside the study "

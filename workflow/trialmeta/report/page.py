@@ -223,6 +223,8 @@ def _note(entry: dict, key: str) -> str:
     if isinstance(reason, dict):
         reason = "; ".join(f"{column}: {why}" for column, why in reason.items())
     reason = reason or ("not computed by the pooling stage" if key not in entry else "not estimable")
+    if reason.startswith("not run"):  # a rule of the pool stage (too few studies), not a failed estimate
+        return f"<p class='note'>{_e(reason[:1].upper() + reason[1:])}</p>"
     return f"<p class='note'>Not estimable: {_e(reason)}</p>"
 
 
@@ -242,10 +244,11 @@ def _subgroups_html(entry: dict, figures: dict, name: str) -> str:
         out.append(_column_note(entry, "subgroups", column))
     for column, subgroup in subgroups.items():
         rows = [[_e(g["group"]), str(g["k"]), _interval(g["estimate"], g["ci_low"], g["ci_high"]),
-                 _num(g.get("i2"), "{:.0f}%"), _num(g.get("tau2")), _e(", ".join(g["studies"]))]
+                 _num(g.get("i2"), "{:.0f}%"), _num(g.get("tau2")), _e(", ".join(g["studies"])),
+                 _e(g.get("model") or subgroup.get("model") or "")]
                 for g in subgroup["groups"]]
         out.append(f"<h4>By {_e(column)}</h4>")
-        out.append(_rows_table([column, "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²", "Studies"], rows))
+        out.append(_rows_table([column, "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²", "Studies", "Model"], rows))
         out.append(f"<p>{html.escape(subgroup_test_text(subgroup))}.</p>")
         out.append(_img(figures.get(f"forest_{name}_by_{column}"), f"Forest plot of {entry['label']} by {column}"))
     return "\n".join(out)
@@ -255,8 +258,8 @@ def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
     out = ["<h3>Sensitivity analyses</h3>"]
     if entry.get("leave_one_out"):
         rows = [[_e(r["omitted"]), str(r["k"]), _interval(r["estimate"], r["ci_low"], r["ci_high"]),
-                 _num(r.get("i2"), "{:.0f}%"), _num(r.get("tau2"))] for r in entry["leave_one_out"]]
-        out.append("<h4>Leave-one-out</h4>" + _rows_table(["Omitted", "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²"], rows))
+                 _num(r.get("i2"), "{:.0f}%"), _num(r.get("tau2")), _e(r.get("model", ""))] for r in entry["leave_one_out"]]
+        out.append("<h4>Leave-one-out</h4>" + _rows_table(["Omitted", "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²", "Model"], rows))
         out.append(_img(figures.get(f"leave_one_out_{name}"), f"Leave-one-out forest of {entry['label']}"))
     else:
         out.append("<h4>Leave-one-out</h4>" + _note(entry, "leave_one_out"))
@@ -275,7 +278,8 @@ def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
         out.append(_note(entry, "egger"))
     if fill:
         out.append(f"<p>Trim-and-fill: {fill.get('k0')} studies filled on the {_e(fill.get('side'))} side; adjusted "
-                   f"estimate {_interval(fill.get('estimate'), fill.get('ci_low'), fill.get('ci_high'))}."
+                   f"estimate {_interval(fill.get('estimate'), fill.get('ci_low'), fill.get('ci_high'))}"
+                   + (f" ({_e(fill['model'])})" if fill.get("model") else "") + "."
                    + (f" <span class='flag'>{_e(fill['warning'])}</span>" if fill.get("warning") else "") + "</p>")
     if entry.get("funnel"):
         out.append(_img(figures.get(f"funnel_{name}"), f"Funnel plot of {entry['label']}"))
