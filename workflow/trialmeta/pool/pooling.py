@@ -418,7 +418,8 @@ def pool_all(
         details[endpoint] = detail
     landmarks: dict = {}
     if survival:
-        landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"])
+        landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"],
+                                                  survival.get("without_precision", "exclude"))
         for entry in landmarks.values():
             entry["excluded"] += reports.excluded(entry["endpoint"].split("+"))
         rows.extend(landmark_rows)
