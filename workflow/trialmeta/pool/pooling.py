@@ -30,6 +30,7 @@ from scipy import stats
 from trialmeta.pool.control import FitControl
 from trialmeta.pool.km_pool import pooled_km
 from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effects
+from trialmeta.pool.itt import ITT_SUBGROUP, enrolled_denominators, itt_entry
 from trialmeta.harmonise.duplicates import single_reports
 from trialmeta.harmonise.table import poolable
 from trialmeta.pool.models import GLMMFitError, MetaResult, fit_glmm, fit_meta
@@ -371,6 +372,17 @@ def pool_endpoint(endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint: str,
             "weight": float(weights[index]) if weights else None,
             "flags": row["flags"] if isinstance(row["flags"], str) else "",
         })
+
+    if endpoint in pooling.get("intention_to_treat", ()) and primary is not None:
+        itt_data, changes = enrolled_denominators(data, studies)
+        itt_events, itt_total = itt_data["events"].astype(int).to_numpy(), itt_data["total"].astype(int).to_numpy()
+        itt_fit, why = None, None
+        try:
+            itt_fit = fit_analysis(primary, itt_events, itt_total, pooling, control)
+        except GLMMFitError as err:
+            why = f"{primary.label} could not be fitted: {err}"
+        rows.append(_pooled_row(endpoint, ITT_SUBGROUP, primary, itt_fit, len(itt_total), int(itt_total.sum())))
+        detail["intention_to_treat"] = itt_entry(changes, rows[-1], primary.label, why)
 
     model = _sensitivity_model(primary, analyses, fallback)
     if model is None:
