@@ -460,7 +460,7 @@ def pool_landmark(
     imputed = [r["study"] for r, e in usable if e.se_source in IMPUTED_SE_SOURCES]
     if imputed:
         kept = [(r, e) for r, e in usable if e.se_source not in IMPUTED_SE_SOURCES]
-        sensitivity = {"omitted": imputed, "studies": [r["study"] for r, _ in kept], "analyses": []}
+        sensitivity = {"subgroup": WITHOUT_IMPUTED, "omitted": imputed, "studies": [r["study"] for r, _ in kept], "analyses": []}
         if kept:
             rows, sensitivity["analyses"], _ = _fits(kept, analyses, level, incidence,
                                                      {**what, "subgroup": WITHOUT_IMPUTED}, n_total_of)
