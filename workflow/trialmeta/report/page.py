@@ -375,8 +375,9 @@ def _changes_html(changes: dict | None, primary: dict) -> str:
         out.append("<h3>Values changed (re-extracted or re-curated)</h3>" + _rows_table(["Study", "Value", "Before", "Now"], rows))
     else:
         out.append("<p>No study's values changed.</p>")
+    # the primary rows over all studies: subgroup and sensitivity rows share the method but not the data
     is_primary = [r for r in changes["pooled"] if r["measure"] == primary["measure"] and r["method"] == primary["method"]
-                  and r["ci_method"] == primary.get("ci_method", "z")]
+                  and r["ci_method"] == primary.get("ci_method", "z") and r.get("subgroup", "all") == "all"]
     if is_primary:
         rows = []
         for r in is_primary:
