@@ -102,3 +102,33 @@ def test_summary_names_the_model_per_row_and_prints_tau2_on_the_boundary_as_zero
     assert "<td>0</td></tr>" in relapse_row + "</tr>"
     landmark_row = summary[summary.index("#ep-rfs"):].split("</tr>")[0]
     assert "Random effects (REML, PLO, Knapp-Hartung)" in landmark_row
+
+
+def test_report_shows_the_itt_and_the_without_imputed_repeats_beside_the_primary_rows():
+    details = _details()
+    details["km"] = {}
+    details["endpoints"]["relapse"]["intention_to_treat"] = {
+        "model": "PLO-GLMM-z", "k": 2, "n_total": 40, "estimate": 0.25, "ci_low": 0.1, "ci_high": 0.5,
+        "studies": [{"study": "Alpha", "events": 9, "per_protocol_total": 12, "itt_total": 15, "source": "enrolled"},
+                    {"study": "Beta", "events": 3, "per_protocol_total": 20, "itt_total": 20, "source": "as reported"}],
+        "notes": ["no enrolled count for Beta: the largest cohort the paper sizes is used"]}
+    rfs = details["landmarks"]["rfs_12m"]
+    rfs["without_imputed_se"] = {"subgroup": "sensitivity:without_imputed_se", "omitted": ["Gamma"],
+                                 "studies": ["Alpha"], "analyses": []}
+    base = pooled_table().iloc[0].to_dict()
+    landmark_row = {**base, "endpoint": "rfs", "landmark_months": 12, "measure": "cloglog", "method": "REML", "ci_method": "hk"}
+    pooled = pd.DataFrame([base, {**base, "subgroup": "sensitivity:enrolled_denominator", "estimate": 0.25},
+                           {**landmark_row, "subgroup": "all", "estimate": 0.7},
+                           {**landmark_row, "subgroup": "sensitivity:without_imputed_se", "estimate": 0.61}])
+    empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
+    studies = pd.DataFrame({"study": ["Alpha", "Beta"], "year": [2019, 2020]})
+    html = build_report(endpoint_table(), studies, pooled, pd.DataFrame(columns=["paper", "check"]), empty,
+                        details, {}, CONFIG)
+    relapse = html[html.index("id='ep-relapse'"):html.index("<h3>Subgroups", html.index("id='ep-relapse'"))]
+    # the primary-rows table holds the 'all' row only; the ITT row (25.0%) appears in its own section
+    primary_table = relapse[relapse.index("all configured analyses"):relapse.index("Intention to treat")]
+    assert "30.0%" in primary_table and "25.0%" not in primary_table
+    assert "PLO-GLMM-z: 25.0% [10.0%, 50.0%] from 2 studies, 40 patients. Denominators changed: Alpha 9/12 → 9/15 (enrolled)." in relapse
+    landmark = html[html.index("id='ep-rfs-12m'"):]
+    landmark = landmark[:landmark.index("</section>")]
+    assert "Omitted: Gamma." in landmark and "61.0%" in landmark.split("Without the studies whose SE was imputed")[1]

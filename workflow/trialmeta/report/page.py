@@ -307,7 +307,8 @@ def _data_sensitivity_html(entry: dict, rows: pd.DataFrame, columns: list[str], 
                    f"({_e(s['source'])})" for s in itt["studies"] if s["itt_total"] != s["per_protocol_total"]]
         out.append("<h3>Intention to treat (enrolled denominator)</h3>"
                    f"<p>{_e(itt['model'])}: {_interval(itt.get('estimate'), itt.get('ci_low'), itt.get('ci_high'))} "
-                   f"from {itt.get('k')} studies, {_e(itt.get('n_total'))} patients. Denominators changed: "
+                   f"from {itt.get('k')} {'study' if itt.get('k') == 1 else 'studies'}, {_e(itt.get('n_total'))} "
+                   "patients. Denominators changed: "
                    f"{'; '.join(changed) or 'none'}.</p>")
         out.extend(f"<p class='note'>{_e(note)}</p>" for note in itt.get("notes", []))
     without = entry.get("without_imputed_se")
@@ -328,7 +329,7 @@ def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, 
     else:
         out.append(f"<p><b>{html.escape(model_of(first))}</b>: "
                    f"{_interval(first['estimate_prop'], first['ci_low_prop'], first['ci_high_prop'])}"
-                   f" from {first['k']} studies. {html.escape(heterogeneity_text(first))}.</p>")
+                   f" from {first['k']} {'study' if first['k'] == 1 else 'studies'}. {html.escape(heterogeneity_text(first))}.</p>")
         for note in first.get("notes", []):
             out.append(f"<p class='note'>{_e(note)}</p>")
     out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {entry_title(entry)}"))
