@@ -135,17 +135,3 @@ def test_a_label_without_a_year_gets_the_suffix_in_brackets():
     tables = harmonise([{**record(p, [candidate("cr_cri", 9, 10, 0.9)]), "study": "ELIANA"} for p in ("x", "y")], None)
     assert sorted(tables["studies"]["study"]) == ["ELIANA (a)", "ELIANA (b)"]
 
-
-def test_landmark_beyond_median_followup_is_flagged_even_when_the_longest_reaches_it():
-    # Issue 17: a 12-month value from an abstract with a 9-month median follow-up (range 3.5-20)
-    # passed the check, which compared only with the longest follow-up (20 months).
-    followup = {**candidate("followup_median_months", estimate=9.0),
-                "quote": "median follow-up 9 months (range, 3.5-20)"}
-    tables = harmonise([record("p", [followup, candidate("os", estimate=0.57, landmark=12),
-                                     candidate("rfs", estimate=0.8, landmark=6),
-                                     candidate("efs", estimate=0.3, landmark=24)])], None)
-    checks = tables["checks"].set_index("endpoint")
-    assert checks.loc["os", "check"] == "landmark_beyond_median_followup"
-    assert "median follow-up of 9 months (longest 20 months)" in checks.loc["os", "detail"]
-    assert checks.loc["efs", "check"] == "landmark_beyond_followup"  # 24 > 20: nobody observed
-    assert "rfs" not in checks.index  # 6 months is inside the median
