@@ -463,7 +463,7 @@ def build_report(
         "<h2 id='summary'>Summary of pooled endpoints (primary analysis)</h2>",
         f"<p class='note'>Configured primary model: {html.escape(model_label({**primary, 'ci_method': primary.get('ci_method', 'z')}))}; "
         "each row names the model that gave its estimate (a fallback where the GLMM could not be fitted, the cloglog "
-        f"model for landmarks). Estimates in percent with {ci_header(config['pooling'])} and prediction interval.</p>",
+        f"model for landmarks); estimates in percent with {ci_header(config['pooling'])} and prediction interval.</p>",
         _rows_table(["Endpoint", "k", "Patients", "Model", f"Estimate [{ci_header(config['pooling'])}]", "Prediction interval",
                      "I²", "τ²"], _summary_rows(details)),
         _changes_html(changes, primary),
