@@ -134,4 +134,3 @@ def test_papers_sharing_a_study_label_get_distinct_labels_and_still_pool():
 def test_a_label_without_a_year_gets_the_suffix_in_brackets():
     tables = harmonise([{**record(p, [candidate("cr_cri", 9, 10, 0.9)]), "study": "ELIANA"} for p in ("x", "y")], None)
     assert sorted(tables["studies"]["study"]) == ["ELIANA (a)", "ELIANA (b)"]
-
