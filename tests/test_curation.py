@@ -155,21 +155,29 @@ def test_a_24_month_value_is_never_pooled_as_a_12_month_value():
     assert poolable(endpoints, "os")[0].empty  # no landmark asked: no survival row
 
 
-def test_landmark_checked_against_longest_follow_up_when_printed():
+def test_landmark_checked_against_the_median_and_the_longest_follow_up():
+    # Issue 17: a 12-month value from an abstract with a 9-month median follow-up (range 3.5-20)
+    # passed, as only the longest follow-up was compared; at most half its patients reached 12 months.
     followup = candidate("followup_median_months", estimate=9.0)
     followup["quote"] = "The median follow-up was 9 (3.5-20) months."
     tables = harmonise([record("p", [followup, candidate("os", estimate=0.5, landmark=12),
-                                     candidate("rfs", estimate=0.4, landmark=24)])], None)
+                                     candidate("rfs", estimate=0.4, landmark=24),
+                                     candidate("efs", estimate=0.8, landmark=6)])], None)
     checks = tables["checks"].set_index("endpoint")
-    assert "os" not in checks.index  # 12 months: beyond the median (9) but within the longest (20)
+    assert checks.loc["os", "check"] == "landmark_beyond_median_followup"
+    assert checks.loc["os", "detail"] == ("12-month value beyond the median follow-up of 9 months (longest 20 months): "
+                                          "at most half the patients were followed to the landmark")
+    assert checks.loc["rfs", "check"] == "landmark_beyond_followup"  # 24 > 20: nobody was observed there
     assert checks.loc["rfs", "detail"] == "24-month value beyond the longest follow-up of 20 months"
+    assert "efs" not in checks.index  # 6 months: inside the median
 
 
 def test_landmark_checked_against_median_follow_up_when_no_range_is_printed():
     tables = harmonise([record("p", [candidate("followup_median_months", estimate=9.0),
                                      candidate("os", estimate=0.5, landmark=12)])], None)
     detail = tables["checks"].set_index("endpoint").loc["os", "detail"]
-    assert detail == "12-month value beyond the median follow-up of 9 months (longest follow-up not reported)"
+    assert detail == ("12-month value beyond the median follow-up of 9 months (longest follow-up not reported): "
+                      "at most half the patients were followed to the landmark")
 
 
 # ------------------------------------------------------------ denominators, CI, SE, counts

@@ -77,7 +77,8 @@ def test_greenwood_without_censoring_matches_survfit():
     index = block["times"].index(12)
     s, se_s = number(block["surv"][index]), number(block["std_err"][index])
     assert s == pytest.approx(0.8)
-    effect = landmark_effect(0.8, n=20)
+    # the binomial SE is an opt-in imputation (survival.without_precision: binomial)
+    effect = landmark_effect(0.8, n=20, without_precision="binomial")
     assert effect.se_source == "greenwood_no_censoring"
     assert "greenwood_assumes_no_censoring" in effect.flags
     assert_close(effect.vi, (se_s / (s * math.log(s))) ** 2, CLOSED_FORM_TOL, "vi")
@@ -110,10 +111,10 @@ def test_ci_scale_detection_by_hand():
 
 
 def test_bound_estimates_are_moved_half_a_patient_inside():
-    effect = landmark_effect(1.0, n=20)
+    effect = landmark_effect(1.0, n=20, without_precision="binomial")
     assert effect.survival == pytest.approx(0.975)
     assert "estimate_truncated" in effect.flags
-    assert landmark_effect(0.0, n=10).survival == pytest.approx(0.05)
+    assert landmark_effect(0.0, n=10, without_precision="binomial").survival == pytest.approx(0.05)
     with pytest.raises(NoPrecision, match="at the bound"):
         landmark_effect(1.0, se=0.05)
 
@@ -172,7 +173,9 @@ def test_pooled_landmarks_match_metafor(name):
             "se": None if np.isnan(se) else se, "total": int(number(data["n"][i])),
         })
     pooling = {"level": 0.95, "analyses": ALL_FITS}
-    out_rows, entry = pool_landmark(_frame(rows), _studies(names), pooling, "rfs", 12)
+    out_rows, entry = pool_landmark(_frame(rows), _studies(names), pooling, "rfs", 12, without_precision="binomial")
+    # the repeat without imputed-SE studies is tested in test_sensitivity_without_imputed_se
+    out_rows = [r for r in out_rows if r["subgroup"] == "all"]
     assert [s["se_source"] for s in entry["studies"]] == data["source"]
     assert_close([s["yi"] for s in entry["studies"]], data["yi"], CLOSED_FORM_TOL, f"{name} yi")
     assert_close([s["vi"] for s in entry["studies"]], data["vi"], CLOSED_FORM_TOL, f"{name} vi")
@@ -202,7 +205,7 @@ def test_pooled_landmarks_match_metafor(name):
 def test_24_month_only_study_never_enters_12_month_pool():
     rows = [
         {"study": "A", "endpoint": "rfs", "landmark_months": 12, "estimate": 0.77, "ci_low": 0.55, "ci_high": 0.99},
-        {"study": "B", "endpoint": "lfs", "landmark_months": 12, "estimate": 0.795, "total": 20},
+        {"study": "B", "endpoint": "lfs", "landmark_months": 12, "estimate": 0.795, "se": 0.09, "total": 20},
         {"study": "C", "endpoint": "efs", "landmark_months": 24, "estimate": 0.612, "se": 0.14},
         {"study": "D", "endpoint": "os", "landmark_months": 12, "estimate": 0.9},
     ]
@@ -225,8 +228,8 @@ def test_24_month_only_study_never_enters_12_month_pool():
 
 
 def test_glmm_is_skipped_with_a_note_and_the_fallback_is_primary():
-    rows = [{"study": "A", "endpoint": "os", "landmark_months": 12, "estimate": 0.8, "total": 20},
-            {"study": "B", "endpoint": "os", "landmark_months": 12, "estimate": 0.6, "total": 30}]
+    rows = [{"study": "A", "endpoint": "os", "landmark_months": 12, "estimate": 0.8, "se": 0.09, "total": 20},
+            {"study": "B", "endpoint": "os", "landmark_months": 12, "estimate": 0.6, "se": 0.09, "total": 30}]
     pooling = {"level": 0.95,
                "analyses": [{"measure": "PLO", "method": "GLMM", "ci_method": "z"},
                             {"measure": "PLO", "method": "DL", "ci_method": "z"},
@@ -286,3 +289,98 @@ def test_relapse_denominators_are_explicit():
     assert excluded == [{"study": "C", "paper": "c", "reason": "no number of treated patients"}]
     with pytest.raises(ValueError, match="denominator"):
         relapse_proportions(_frame(rows), "evaluable")
+
+
+# ----------------------------------------------- landmarks without precision ---
+# Issue 17 (statistical review, finding 4): a bare percentage was pooled with the binomial SE,
+# which ignores censoring; S = 1 was moved silently and shown with a CI that excludes it.
+
+
+def test_bare_percentage_is_excluded_by_default_with_the_reason():
+    rows = [{"study": "A", "endpoint": "os", "landmark_months": 12, "estimate": 0.86, "ci_low": 0.68, "ci_high": 1.04},
+            {"study": "B", "endpoint": "os", "landmark_months": 12, "estimate": 0.57, "total": 23}]
+    pooling = {"level": 0.95, "analyses": [{"measure": "PLO", "method": "DL", "ci_method": "z"}]}
+    out_rows, entry = pool_landmark(_frame(rows), _studies("AB"), pooling, "os", 12)
+    assert [s["study"] for s in entry["studies"]] == ["A"]
+    assert entry["excluded"][0]["study"] == "B"
+    assert "without CI, standard error or number at risk" in entry["excluded"][0]["reason"]
+    assert "survival.without_precision: exclude" in entry["excluded"][0]["reason"]
+    assert [r["k"] for r in out_rows] == [1]
+    assert "without_imputed_se" not in entry
+
+
+def test_peto_se_from_number_at_risk_matches_survfit_without_censoring():
+    # Peto: SE(S) = S sqrt((1 - S) / n_risk). Without censoring n_risk = n S, so it equals
+    # Greenwood's SE, which R's survfit prints (no_censoring cohort: S = 0.8 at 12 months, 16 at risk).
+    block = reference()["kaplan_meier"]["no_censoring"]["landmarks"]["log-log"]
+    index = block["times"].index(12)
+    s, se_s, at_risk = (number(block[key][index]) for key in ("surv", "std_err", "n_risk"))
+    assert at_risk == 16
+    effect = landmark_effect(s, n_at_risk=at_risk)
+    assert effect.se_source == "peto_at_risk"
+    assert_close(effect.vi, (se_s / (s * math.log(s))) ** 2, CLOSED_FORM_TOL, "vi")
+
+
+def test_peto_se_by_hand_widens_with_censoring():
+    # 12-month S = 0.6 with 5 of 23 patients still at risk (the others censored or had the event):
+    # SE(S) = 0.6 sqrt(0.4 / 5) = 0.16971; Var(y) = SE^2 / (S log S)^2 = 0.0800 / 0.26094 = 0.30658
+    effect = landmark_effect(0.6, n=23, n_at_risk=5)
+    assert effect.vi == pytest.approx((0.6 * math.sqrt(0.4 / 5)) ** 2 / (0.6 * math.log(0.6)) ** 2, rel=1e-12)
+    assert effect.vi == pytest.approx(0.30658, abs=5e-5)
+    binomial = landmark_effect(0.6, n=23, without_precision="binomial")
+    assert binomial.vi == pytest.approx(0.4 / (23 * 0.6 * math.log(0.6) ** 2), rel=1e-12)
+    assert effect.vi > 2.5 * binomial.vi  # the binomial variance is 4.6 times too small here
+
+
+def test_number_at_risk_column_of_a_sheet_is_used():
+    rows = [{"study": "A", "endpoint": "rfs", "landmark_months": 12, "estimate": 0.6, "total": 23},
+            {"study": "B", "endpoint": "rfs", "landmark_months": 12, "estimate": 0.7, "ci_low": 0.5, "ci_high": 0.9}]
+    frame = _frame(rows).assign(n_at_risk=[5.0, None])
+    pooling = {"level": 0.95, "analyses": [{"measure": "PLO", "method": "DL", "ci_method": "z"}]}
+    _, entry = pool_landmark(frame, _studies("AB"), pooling, "rfs", 12)
+    assert [s["se_source"] for s in entry["studies"]] == ["peto_at_risk", "ci_plain"]
+    assert entry["studies"][0]["vi"] == pytest.approx(0.4 / (5 * math.log(0.6) ** 2), rel=1e-12)
+
+
+def test_sensitivity_without_imputed_se_matches_metafor():
+    # survival.without_precision: binomial pools the imputed studies and repeats every analysis
+    # without them; R: rma() on the first three studies (dataset imputed_mixed_without)
+    data, without = (reference()["landmark_pooling"][name] for name in ("imputed_mixed", "imputed_mixed_without"))
+    names = [f"S{i:02d}" for i in range(len(data["survival"]))]
+    rows = []
+    for i, study in enumerate(names):
+        low, high, se = (number(data[key][i]) for key in ("ci_low", "ci_high", "se"))
+        rows.append({"study": study, "endpoint": "os", "landmark_months": 12, "estimate": number(data["survival"][i]),
+                     "ci_low": None if np.isnan(low) else low, "ci_high": None if np.isnan(high) else high,
+                     "se": None if np.isnan(se) else se, "total": int(number(data["n"][i]))})
+    pooling = {"level": 0.95, "analyses": ALL_FITS}
+    out_rows, entry = pool_landmark(_frame(rows), _studies(names), pooling, "os", 12, without_precision="binomial")
+    assert entry["without_imputed_se"]["omitted"] == ["S03", "S04"]
+    repeated = [r for r in out_rows if r["subgroup"] == "sensitivity:without_imputed_se"]
+    assert len(repeated) == len(without["fits"]) == len(entry["without_imputed_se"]["analyses"])
+    for fit, row in zip(without["fits"], repeated):
+        assert (row["method"], row["ci_method"], row["k"]) == (fit["method"], CI_METHOD[fit["test"]], 3)
+        tol = CLOSED_FORM_TOL if fit["method"] in ("FE", "DL") else ITERATIVE_TOL
+        for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            assert_close(row[key], fit["survival"][key], tol, f"{fit['method']} {fit['test']} {key}")
+
+
+def test_survival_of_one_is_named_and_its_interval_contains_it():
+    # Review probe: OS 12 m = 100% of 15, no CI. With the binomial imputation S is pooled as
+    # 1 - 0.5/15 = 0.96667; y +- 1.96 sqrt(vi) back-transformed gave "100.0 [58.2, 99.8]".
+    rows = [{"study": "L1", "endpoint": "os", "landmark_months": 12, "estimate": 1.0, "total": 15},
+            {"study": "L2", "endpoint": "os", "landmark_months": 12, "estimate": 0.8, "se": 0.09, "total": 20}]
+    pooling = {"level": 0.95, "analyses": [{"measure": "PLO", "method": "DL", "ci_method": "z"}]}
+    _, entry = pool_landmark(_frame(rows), _studies(["L1", "L2"]), pooling, "os", 12, without_precision="binomial")
+    study = entry["studies"][0]
+    s = 1 - 0.5 / 15
+    vi = (1 - s) / (15 * s * math.log(s) ** 2)
+    low = math.exp(-math.exp(math.log(-math.log(s)) + Z * math.sqrt(vi)))
+    assert low == pytest.approx(0.582, abs=5e-4)  # the review's lower limit
+    assert study["estimate"] == 1.0
+    assert (study["ci_low"], study["ci_high"]) == (pytest.approx(low, rel=1e-12), 1.0)
+    assert "estimate_truncated" in study["flags"]
+    assert any(note.startswith("L1: the printed 100% has no finite log(-log S); pooled as 96.7%") for note in entry["notes"])
+    # without the imputation the same study is excluded, not moved
+    _, default = pool_landmark(_frame(rows), _studies(["L1", "L2"]), pooling, "os", 12)
+    assert [x["study"] for x in default["excluded"]] == ["L1"]

@@ -119,6 +119,15 @@ pool_sets <- list(
   # 24 months: a plain CI and a "61.2% +- 14.0%"
   cart_24m = list(s = c(0.77, 0.612), lo = c(0.55, NA), hi = c(0.99, NA), se = c(NA, 0.14),
                   n = c(15, 14), source = c("ci_plain", "reported_se")),
+  # survival.without_precision: binomial: two CIs, one SE and two bare percentages whose SE is
+  # imputed; the pool is repeated without the imputed ones (the first three studies)
+  imputed_mixed = list(s = c(0.77, 0.86, 0.612, 0.795, 0.673), lo = c(0.55, 0.68, NA, NA, NA),
+                       hi = c(0.99, 1.04, NA, NA, NA), se = c(NA, NA, 0.14, NA, NA), n = c(15, 15, 14, 20, 23),
+                       source = c("ci_plain", "ci_plain", "reported_se", "greenwood_no_censoring",
+                                  "greenwood_no_censoring")),
+  imputed_mixed_without = list(s = c(0.77, 0.86, 0.612), lo = c(0.55, 0.68, NA), hi = c(0.99, 1.04, NA),
+                               se = c(NA, NA, 0.14), n = c(15, 15, 14),
+                               source = c("ci_plain", "ci_plain", "reported_se")),
   simulated_k8 = list(s = sim_trials$s, lo = sim_trials$lo, hi = sim_trials$hi,
                       se = rep(NA, sim_k), n = sim_trials$n,
                       source = paste0("ci_", sim_trials$ci_type), vi = sim_trials$vi)

@@ -15,7 +15,7 @@ from trialmeta.pool.pooling import pool_all  # noqa: E402
 
 log = _log.setup(snakemake.log[0])  # noqa: F821
 endpoints = pd.read_csv(snakemake.input.endpoints, dtype={"events": "Int64", "total": "Int64", "page": "Int64"})  # noqa: F821
-studies = pd.read_csv(snakemake.input.studies, dtype={"year": "Int64", "n_treated": "Int64"})  # noqa: F821
+studies = pd.read_csv(snakemake.input.studies, dtype={"year": "Int64", "n_treated": "Int64", "n_enrolled": "Int64"})  # noqa: F821
 pooled, details = pool_all(
     endpoints, studies, snakemake.params.endpoints, snakemake.params.pooling, snakemake.params.survival,  # noqa: F821
     km_curves=read_json(snakemake.input.km_curves), patients=pd.read_csv(snakemake.input.patients),  # noqa: F821

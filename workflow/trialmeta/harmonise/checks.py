@@ -111,18 +111,21 @@ def _check_values(row: Row, cohort: Cohort) -> None:
 
 
 def _check_landmark(row: Row, cohort: Cohort) -> None:
-    """A survival value is read off the curve; past the longest follow-up nobody was observed."""
+    """A survival value is read off the curve; past the longest follow-up nobody was observed, and
+    past the median follow-up most patients were censored before the landmark, so the value rests
+    on few patients at risk (a bare percentage then says nothing of its precision)."""
     landmark = row.values["landmark_months"]
     if landmark is None:
         return
-    if cohort.followup_max is not None:
-        if landmark > cohort.followup_max + 1e-9:
-            row.flag("landmark_beyond_followup",
-                     f"{landmark:g}-month value beyond the longest follow-up of {cohort.followup_max:.3g} months")
-    elif cohort.followup_median is not None and landmark > cohort.followup_median + 1e-9:
+    if cohort.followup_max is not None and landmark > cohort.followup_max + 1e-9:
         row.flag("landmark_beyond_followup",
+                 f"{landmark:g}-month value beyond the longest follow-up of {cohort.followup_max:.3g} months")
+    elif cohort.followup_median is not None and landmark > cohort.followup_median + 1e-9:
+        longest = ("longest follow-up not reported" if cohort.followup_max is None
+                   else f"longest {cohort.followup_max:.3g} months")
+        row.flag("landmark_beyond_median_followup",
                  f"{landmark:g}-month value beyond the median follow-up of {cohort.followup_median:.3g} months "
-                 "(longest follow-up not reported)")
+                 f"({longest}): at most half the patients were followed to the landmark")
 
 
 def evaluate(row: Row, cohort: Cohort) -> None:

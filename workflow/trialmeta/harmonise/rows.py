@@ -20,7 +20,7 @@ ENDPOINT_COLUMNS = [
 ]
 STUDY_COLUMNS = [
     "study", "paper", "trial_ids", "target", "construct", "population", "age_group",
-    "n_treated", "followup_median_months", "year", "first_author", "journal", "doi",
+    "n_treated", "followup_median_months", "year", "first_author", "journal", "doi", "n_enrolled",
 ]
 CHECK_COLUMNS = ["paper", "study", "endpoint", "landmark_months", "check", "detail"]
 FAILURE_COLUMNS = ["paper", "stage", "error_kind", "message"]

@@ -191,6 +191,8 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
         "population": metadata.get("population"), "age_group": metadata.get("age_group"),
         "n_treated": n_treated, "followup_median_months": cohort.followup_median, "year": metadata.get("year"),
         **{key: metadata.get(key) for key in ("first_author", "journal", "doi")},
+        # the intention-to-treat denominator (pool.itt), from the paper or the curation file's cohort
+        "n_enrolled": cohort.sizes.get("enrolled"),
     }
     return PaperResult(ordered, study_row, summary, audit, paper_checks)
 
@@ -304,7 +306,7 @@ def harmonise(records: list[dict], curation_dir: str | None, settings: dict | No
     }
     for name in ("events", "total", "page"):
         tables["endpoints"][name] = tables["endpoints"][name].astype("Int64")
-    for name in ("n_treated", "year"):
+    for name in ("n_treated", "year", "n_enrolled"):
         tables["studies"][name] = tables["studies"][name].astype("Int64")
     tables["endpoints"] = tables["endpoints"].sort_values(
         ["study", "endpoint", "landmark_months"], na_position="first", kind="mergesort"

@@ -50,6 +50,7 @@ from scipy import stats
 from trialmeta.pool.control import FitControl
 from trialmeta.pool.km_pool import pooled_km
 from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effects
+from trialmeta.pool.itt import ITT_SUBGROUP, enrolled_denominators, itt_entry
 from trialmeta.harmonise.duplicates import single_reports
 from trialmeta.harmonise.table import poolable
 from trialmeta.pool.models import GLMMFitError, MetaResult, fit_glmm, fit_meta, model_name
@@ -572,6 +573,19 @@ def pool_endpoint(endpoints: pd.DataFrame, studies: pd.DataFrame, endpoint: str,
     if unpoolable is not None:
         detail["sensitivity_note"] = f"{unpoolable}: no subgroups, sensitivity analyses or small-study tests"
         return rows, detail
+    if endpoint in pooling.get("intention_to_treat", ()) and primary is not None:
+        itt_data, changes = enrolled_denominators(data, studies)
+        itt_events, itt_total = itt_data["events"].astype(int).to_numpy(), itt_data["total"].astype(int).to_numpy()
+        itt_fit, why = None, None
+        try:
+            itt_fit = fit_analysis(primary, itt_events, itt_total, pooling, control)
+        except GLMMFitError as err:
+            why = f"{primary.label} could not be fitted: {err}"
+        itt_summary = None if itt_fit is None else _fitted_summary(itt_fit, pooling["level"])
+        rows.append(_pooled_row(endpoint, ITT_SUBGROUP, primary, itt_summary, len(itt_total), int(itt_total.sum()),
+                                [why] if why else None))
+        detail["intention_to_treat"] = itt_entry(changes, rows[-1], primary.label, why)
+
     model = _sensitivity_model(primary, analyses, fallback)
     if model is None:
         detail["sensitivity_note"] = "needs an inverse-variance analysis (not GLMM) in pooling.analyses or pooling.glmm_fallback"
@@ -618,7 +632,8 @@ def pool_all(
         details[endpoint] = detail
     landmarks: dict = {}
     if survival:
-        landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"])
+        landmark_rows, landmarks = pool_landmarks(endpoints, studies, pooling, survival["endpoints"], survival["landmark_months"],
+                                                  survival.get("without_precision", "exclude"))
         for entry in landmarks.values():
             entry["excluded"] += reports.excluded(entry["endpoint"].split("+"))
         rows.extend(landmark_rows)

@@ -21,12 +21,20 @@ The standard error of y comes, in this order, from
    scale (R's default ``"log"``) or the log-log scale is detected from the
    printed numbers and recorded (`se_source`);
 2. a reported "S +- SE" (plain-scale standard error, as SPSS prints it);
-3. the number of patients n (events/total or the treated cohort): Greenwood's
-   variance with no censoring before the landmark, Var(log S) = (1 - S)/(n S),
-   a lower bound when patients were censored (flagged).
+3. the number of patients still at risk at the landmark, n_risk (a column
+   ``n_at_risk`` of the table, when the paper prints it under its curve):
+   Peto's SE(S) = S sqrt((1 - S) / n_risk) (Peto R, Pike MC, Armitage P, et al.
+   (1977), Br J Cancer 35:1-39, doi:10.1038/bjc.1977.1), which widens as
+   patients are censored;
+4. only with ``survival.without_precision: binomial``: the number of patients n
+   (events/total or the treated cohort), Greenwood's variance with no
+   censoring before the landmark, Var(log S) = (1 - S)/(n S), i.e. the
+   binomial Var(S) = S(1 - S)/n. It ignores censoring, so it is a lower bound
+   (flagged), and every pool that uses it is repeated without those studies.
 
 Delta method: Var(y) = Var(S) / (S log S)^2 = Var(log S) / (log S)^2.
-An estimate without any of these is excluded with its reason.
+An estimate without any of these (by default: a bare percentage) is excluded
+with its reason.
 """
 
 from __future__ import annotations
@@ -56,6 +64,12 @@ RELAPSE_LABELS = {
     "relapse_treated": "Relapse among treated patients",
 }
 CI_SCALES = ("plain", "log-log", "log")
+# What to do with a landmark estimate printed without CI, SE or number at risk
+# (config survival.without_precision): "exclude" lists it as excluded with the
+# reason; "binomial" imputes the binomial SE from the number of patients.
+WITHOUT_PRECISION = ("exclude", "binomial")
+# se_source of an SE that was imputed, not derived from what the paper printed.
+IMPUTED_SE_SOURCES = ("greenwood_no_censoring",)
 
 # A printed percentage such as 77 stands for 76.5-77.5; values that come with
 # more digits (R output through a CSV written with 10 significant digits) still
@@ -160,6 +174,8 @@ def landmark_effect(
     se: float | None = None,
     n: float | None = None,
     ci_level: float = 0.95,
+    n_at_risk: float | None = None,
+    without_precision: str = "exclude",
 ) -> LandmarkEffect:
     """yi = log(-log S) and its variance from a landmark survival S and what the paper gives.
 
@@ -179,22 +195,39 @@ def landmark_effect(
       (hi - S)/z (``ci_plain_one_sided``, flag ``ci_cut_at_bound``; exact for
       a clipped plain CI, an approximation for a clipped log one).
     - `se`: Var(y) = se^2 / (S log S)^2 (``reported_se``).
-    - `n` patients: Var(y) = (1 - S) / (n S (log S)^2), Greenwood's variance
-      when nobody is censored before the landmark
+    - `n_at_risk` patients at risk at the landmark: Peto's
+      SE(S) = S sqrt((1 - S) / n_risk), so Var(y) = (1 - S) / (n_risk (log S)^2)
+      (``peto_at_risk``; Peto et al. 1977, doi:10.1038/bjc.1977.1). Without
+      censoring n_risk = n S and it equals the binomial variance below.
+      No metafor equivalent (metafor takes yi/vi as given).
+    - `n` patients, only with `without_precision` "binomial":
+      Var(y) = (1 - S) / (n S (log S)^2), Greenwood's variance when nobody is
+      censored before the landmark, i.e. the binomial Var(S) = S(1 - S)/n
       (``greenwood_no_censoring``; smaller than the true one if patients were).
+      With "exclude" (the default) such an estimate raises NoPrecision.
 
     S = 0 or 1 has no finite y: it is moved half a patient inside,
-    S = 1 - 1/(2n) or 1/(2n) (``estimate_truncated``), and without n the
-    estimate is refused. Raises NoPrecision (the reason) when nothing gives an
-    SE, S is outside [0, 1], or the CI does not contain S.
+    S = 1 - 1/(2n) or 1/(2n) (``estimate_truncated``; n the patients, else
+    those at risk), and without n the estimate is refused. Raises NoPrecision
+    (the reason) when nothing gives an SE, S is outside [0, 1], or the CI does
+    not contain S.
     """
+    if without_precision not in WITHOUT_PRECISION:
+        raise ValueError(f"without_precision must be one of {WITHOUT_PRECISION}, got {without_precision!r}")
     if survival is None or not np.isfinite(survival) or not 0 <= survival <= 1:
         raise NoPrecision(f"estimate {survival} is not a proportion in [0, 1]")
     z = stats.norm.isf((1 - ci_level) / 2)
     has_ci = ci_low is not None and ci_high is not None and np.isfinite(ci_low) and np.isfinite(ci_high)
     has_se = se is not None and np.isfinite(se) and se > 0
     has_n = n is not None and np.isfinite(n) and n > 0
-    s, flags = _bounded(survival, n if has_n else None)
+    has_risk = n_at_risk is not None and np.isfinite(n_at_risk) and n_at_risk > 0
+    if not (has_ci or has_se or has_risk):
+        if not has_n:
+            raise NoPrecision("no CI, no standard error and no number of patients: no usable precision")
+        if without_precision == "exclude":
+            raise NoPrecision("a percentage without CI, standard error or number at risk: no usable precision "
+                              "(survival.without_precision: exclude; the binomial SE would ignore censoring)")
+    s, flags = _bounded(survival, n if has_n else n_at_risk if has_risk else None)
     log_s = np.log(s)
 
     if has_ci:
@@ -224,11 +257,12 @@ def landmark_effect(
         return LandmarkEffect(s, float(cloglog(s)), float(vi), f"ci_{scale}", flags)
     if has_se:
         return LandmarkEffect(s, float(cloglog(s)), float((se / (s * log_s)) ** 2), "reported_se", flags)
-    if has_n:
-        vi = (1 - s) / (n * s * log_s**2)
-        return LandmarkEffect(s, float(cloglog(s)), float(vi), "greenwood_no_censoring",
-                              flags + ("greenwood_assumes_no_censoring",))
-    raise NoPrecision("no CI, no standard error and no number of patients: no usable precision")
+    if has_risk:
+        vi = (1 - s) / (n_at_risk * log_s**2)
+        return LandmarkEffect(s, float(cloglog(s)), float(vi), "peto_at_risk", flags)
+    vi = (1 - s) / (n * s * log_s**2)
+    return LandmarkEffect(s, float(cloglog(s)), float(vi), "greenwood_no_censoring",
+                          flags + ("greenwood_assumes_no_censoring",))
 
 
 # ------------------------------------------------------------------ pooling ---
@@ -297,8 +331,47 @@ def _back(fit: MetaResult, incidence: bool) -> dict:
     }
 
 
+def _fits(usable: list, analyses: list[dict], level: float, incidence: bool, what: dict, n_total_of) -> tuple[list, list, list]:
+    """pooled.csv rows, results.json analyses and the primary weights of `analyses` over `usable`."""
+    yi = np.array([e.yi for _, e in usable])
+    vi = np.array([e.vi for _, e in usable])
+    totals = [n_total_of(r) for r, _ in usable]
+    known = [int(t) for t in totals if t is not None]
+    n_total = sum(known) if known else None
+    rows, entries, weights = [], [], None
+    for index, spec in enumerate(analyses):
+        fit = pool(yi, vi, MEASURE, spec["method"], spec["ci_method"], level, FitControl())
+        back = _back(fit, incidence)
+        row = {
+            **what, "measure": MEASURE, "method": spec["method"], "ci_method": spec["ci_method"],
+            "k": fit.k, "n_total": n_total, **back,
+            "tau2": fit.tau2, "tau2_ci_low": fit.tau2_ci_low, "tau2_ci_high": fit.tau2_ci_high,
+            "i2": fit.i2, "h2": fit.h2, "q": fit.q, "q_p": fit.q_p,
+            # the model in words and its flags, as every pooled row (trialmeta.pool.pooling)
+            "model": model_name(spec["method"], MEASURE, fit.ci_method), "flags": "",
+        }
+        rows.append(row)
+        analysis_notes = list(fit.notes)
+        if len(known) < len(totals):
+            analysis_notes.append(f"n_total counts {len(known)} of {len(totals)} studies (the others give no n)")
+        entries.append({
+            **{k: v for k, v in row.items() if k not in back},
+            **{f"{k}_prop": v for k, v in back.items()},
+            "estimate_yi": fit.estimate, "se_yi": fit.se,
+            "primary": index == 0, "notes": analysis_notes, "flags": [],
+        })
+        if index == 0:
+            weights = fit.weights
+    return rows, entries, weights
+
+
+# pooled.csv `subgroup` of the repeat of a landmark pool without the studies whose SE was imputed
+WITHOUT_IMPUTED = "sensitivity:without_imputed_se"
+
+
 def pool_landmark(
-    endpoints: pd.DataFrame, studies: pd.DataFrame, pooling: dict, endpoint: str, months: int
+    endpoints: pd.DataFrame, studies: pd.DataFrame, pooling: dict, endpoint: str, months: int,
+    without_precision: str = "exclude",
 ) -> tuple[list[dict], dict]:
     """pooled.csv rows and the ENTRY (results contract, kind "landmark") of one endpoint at one landmark.
 
@@ -309,6 +382,13 @@ def pool_landmark(
     Each analysis of ``pooling["analyses"]`` (GLMM excepted) is `trialmeta.pool.models.pool`
     on yi/vi, i.e. metafor ``rma(yi, vi, method, test)``; estimates are
     back-transformed to S = exp(-exp(y)) (1 - S for a cumulative incidence).
+
+    `without_precision` (config ``survival.without_precision``): "exclude" lists
+    a bare percentage (no CI, SE or ``n_at_risk``) as excluded; "binomial"
+    imputes its SE (`landmark_effect`) and then repeats every analysis without
+    the imputed-SE studies: pooled.csv rows with subgroup
+    "sensitivity:without_imputed_se" and the entry's "without_imputed_se".
+    A study whose S was moved off 0 or 1 is named in the entry's notes.
     """
     components = _components(endpoint)
     incidence = components[0] in INCIDENCE_ENDPOINTS
@@ -360,8 +440,9 @@ def pool_landmark(
         if incidence and estimate is not None:
             estimate = 1 - estimate
             low, high = (None, None) if low is None or high is None else (1 - high, 1 - low)
+        at_risk = _value(row, "n_at_risk") if "n_at_risk" in row.index else None
         try:
-            effect = landmark_effect(estimate, low, high, se, n)
+            effect = landmark_effect(estimate, low, high, se, n, n_at_risk=at_risk, without_precision=without_precision)
         except NoPrecision as err:
             entry["excluded"].append({"study": study, "paper": row["paper"], "reason": f"{row['endpoint']}: {err}"})
             continue
@@ -376,36 +457,26 @@ def pool_landmark(
         value = row["total"] if pd.notna(row["total"]) else treated.get(row["study"])
         return None if value is None or pd.isna(value) else float(value)
 
-    yi = np.array([e.yi for _, e in usable])
-    vi = np.array([e.vi for _, e in usable])
-    totals = [n_total_of(r) for r, _ in usable]
-    known = [int(t) for t in totals if t is not None]
-    n_total = sum(known) if known else None
-    out_rows, weights = [], None
-    for index, spec in enumerate(analyses):
-        fit = pool(yi, vi, MEASURE, spec["method"], spec["ci_method"], level, FitControl())
-        back = _back(fit, incidence)
-        row = {
-            "endpoint": endpoint, "landmark_months": int(months), "subgroup": "all",
-            "measure": MEASURE, "method": spec["method"], "ci_method": spec["ci_method"],
-            "k": fit.k, "n_total": n_total, **back,
-            "tau2": fit.tau2, "tau2_ci_low": fit.tau2_ci_low, "tau2_ci_high": fit.tau2_ci_high,
-            "i2": fit.i2, "h2": fit.h2, "q": fit.q, "q_p": fit.q_p,
-            # the model in words and its flags, as every pooled row (trialmeta.pool.pooling)
-            "model": model_name(spec["method"], MEASURE, fit.ci_method), "flags": "",
-        }
-        out_rows.append(row)
-        analysis_notes = list(fit.notes)
-        if len(known) < len(totals):
-            analysis_notes.append(f"n_total counts {len(known)} of {len(totals)} studies (the others give no n)")
-        entry["analyses"].append({
-            **{k: v for k, v in row.items() if k not in back},
-            **{f"{k}_prop": v for k, v in back.items()},
-            "estimate_yi": fit.estimate, "se_yi": fit.se,
-            "primary": index == 0, "notes": analysis_notes, "flags": [],
-        })
-        if index == 0:
-            weights = fit.weights
+    what = {"endpoint": endpoint, "landmark_months": int(months), "subgroup": "all"}
+    out_rows, entry["analyses"], weights = _fits(usable, analyses, level, incidence, what, n_total_of)
+    imputed = [r["study"] for r, e in usable if e.se_source in IMPUTED_SE_SOURCES]
+    if imputed:
+        kept = [(r, e) for r, e in usable if e.se_source not in IMPUTED_SE_SOURCES]
+        sensitivity = {"subgroup": WITHOUT_IMPUTED, "omitted": imputed, "studies": [r["study"] for r, _ in kept], "analyses": []}
+        if kept:
+            rows, sensitivity["analyses"], _ = _fits(kept, analyses, level, incidence,
+                                                     {**what, "subgroup": WITHOUT_IMPUTED}, n_total_of)
+            out_rows.extend(rows)
+        else:
+            sensitivity["note"] = "every study's SE was imputed: nothing left to pool"
+        entry["without_imputed_se"] = sensitivity
+    for row, effect in usable:
+        if "estimate_truncated" in effect.flags:
+            printed = 100 * _value(row, "estimate")
+            entry["notes"].append(
+                f"{row['study']}: the printed {printed:g}% has no finite log(-log S); pooled as "
+                f"{100 * (1 - effect.survival if incidence else effect.survival):.3g}% (half a patient inside the "
+                "bound, flag estimate_truncated); the forest shows the printed value")
     for (row, effect), weight in zip(usable, weights or [None] * len(usable)):
         reported = _value(row, "estimate")
         low, high = _value(row, "ci_low"), _value(row, "ci_high")
@@ -416,6 +487,10 @@ def pool_landmark(
             s_low, s_high = float(inverse_cloglog(effect.yi + half)), float(inverse_cloglog(effect.yi - half))
             low, high = (1 - s_high, 1 - s_low) if incidence else (s_low, s_high)
             ci_source = f"derived from {effect.se_source} on the log-log scale"
+            if reported is not None and not low <= reported <= high:
+                # a printed 0% or 100% was pooled half a patient inside: its interval reaches the printed value
+                low, high = min(low, reported), max(high, reported)
+                ci_source += ", extended to the printed estimate at the bound"
         year = years.get(row["study"])
         entry["studies"].append({
             "study": row["study"], "paper": row["paper"], "year": None if pd.isna(year) else int(year),
@@ -436,6 +511,7 @@ def pool_landmarks(
     pooling: dict,
     landmark_endpoints: list[str],
     landmark_months: list[int],
+    without_precision: str = "exclude",
 ) -> tuple[list[dict], dict]:
     """pooled.csv rows and results.json "landmarks" entries keyed "<endpoint>_<months>m".
 
@@ -445,7 +521,7 @@ def pool_landmarks(
     rows, entries = [], {}
     for endpoint in landmark_endpoints:
         for months in landmark_months:
-            endpoint_rows, entry = pool_landmark(endpoints, studies, pooling, endpoint, months)
+            endpoint_rows, entry = pool_landmark(endpoints, studies, pooling, endpoint, months, without_precision)
             rows.extend(endpoint_rows)
             entries[f"{endpoint}_{int(months)}m"] = entry
     return rows, entries

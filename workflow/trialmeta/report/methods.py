@@ -7,6 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trialmeta.figures.labels import model_label, primary_analysis
+from trialmeta.report.preparation import entry_title, preparation_sentences
+
+# Below this many studies the Methods caution that random-effects results are imprecise
+# (Bender R, Friede T, Koch A, et al. (2018), Methods for evidence synthesis in the case of very
+# few studies, Res Synth Methods 9:382-392, doi:10.1002/jrsm.1297).
+FEW_STUDIES = 5
 
 METHOD_NAMES = {
     "FE": "a common-effect (inverse-variance) model",
@@ -51,6 +57,8 @@ REFERENCES = {
     "metareg": "Thompson SG, Higgins JPT (2002). How should meta-regression analyses be undertaken and interpreted? Stat Med 21:1559-1573. doi:10.1002/sim.1187",
     "egger": "Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple, graphical test. BMJ 315:629-634. doi:10.1136/bmj.315.7109.629",
     "trimfill": "Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and adjusting for publication bias in meta-analysis. Biometrics 56:455-463. doi:10.1111/j.0006-341X.2000.00455.x",
+    "prisma": "Page MJ, McKenzie JE, Bossuyt PM, et al. (2021). The PRISMA 2020 statement: an updated guideline for reporting systematic reviews. BMJ 372:n71. doi:10.1136/bmj.n71",
+    "peto": "Peto R, Pike MC, Armitage P, et al. (1977). Design and analysis of randomized clinical trials requiring prolonged observation of each patient. II. Analysis and examples. Br J Cancer 35:1-39. doi:10.1038/bjc.1977.1",
     "km": "Kaplan EL, Meier P (1958). Nonparametric estimation from incomplete observations. J Am Stat Assoc 53:457-481. doi:10.1080/01621459.1958.10501452",
     "lifelines": "Davidson-Pilon C (2019). lifelines: survival analysis in Python. J Open Source Softw 4(40):1317. doi:10.21105/joss.01317",
 }
@@ -79,11 +87,51 @@ def present(details: dict, key: str) -> list[dict]:
     return [e for e in entries(details) if e.get(key)]
 
 
+def model_of(analysis: dict) -> str:
+    """The model that produced a pooled result: the pool stage's `model` field, else built from the row."""
+    return analysis.get("model") or model_label(analysis)
+
+
+def _models_used(details: dict) -> list[str]:
+    """Which model gave each endpoint's primary result, and which endpoints have none (PRISMA 13d)."""
+    used: dict[str, list[str]] = {}
+    not_pooled = []
+    for entry in entries(details):
+        analysis = primary_analysis(entry)
+        if analysis is None:
+            if entry.get("studies"):
+                not_pooled.append(f"{entry_title(entry)} ({entry.get('primary_note') or 'no fitted analysis'})")
+            continue
+        name = model_of(analysis)
+        if entry.get("kind") != "landmark" and entry.get("primary_note"):
+            name += ", in place of the GLMM, which could not be fitted"
+        used.setdefault(name, []).append(entry_title(entry) + (" (a single study)" if analysis["k"] == 1 else ""))
+    out = []
+    if used:
+        out.append("Primary results by model: " + "; ".join(f"{model}: {', '.join(titles)}" for model, titles in used.items()) + ".")
+    if not_pooled:
+        out.append("Not pooled: " + "; ".join(not_pooled) + ".")
+    return out
+
+
+def _few_studies(details: dict) -> str | None:
+    """The caution for endpoints pooled from fewer than five studies."""
+    fitted = [(e, a) for e in entries(details) if (a := primary_analysis(e)) is not None]
+    few = [e for e, a in fitted if a["k"] < FEW_STUDIES]
+    if not few:
+        return None
+    which = "every pooled endpoint rests" if len(few) == len(fitted) else f"{len(few)} of {len(fitted)} pooled endpoints rest"
+    return (f"Caution: {which} on fewer than {FEW_STUDIES} studies. With so few studies τ² is estimated "
+            "imprecisely (often as 0), random-effects intervals can be too narrow or uninformative, and results "
+            "from one or two studies are descriptive, not a synthesis.")
+
+
 def methods(config: dict, details: dict | None = None) -> Methods:
     """Methods paragraphs from the settings and the results actually used (as metafor's reporter())."""
     details = details or {}
     pooling = config["pooling"]
     primary = pooling["analyses"][0]
+    survival_settings = config.get("survival") or {}
     cited: list[str] = []
 
     def cite(*keys: str) -> str:
@@ -107,21 +155,35 @@ def methods(config: dict, details: dict | None = None) -> Methods:
             + "."
         )
     first.append(
-        f"Heterogeneity is reported as Cochran's Q with its p-value, τ² and I² (computed from τ² as metafor does) {cite('i2')}, "
-        f"with a prediction interval for the proportion expected in a new study {cite('pi')}. "
-        f"Study-level intervals in the forest plots are exact Clopper-Pearson intervals {cite('exact')}."
+        f"Heterogeneity is reported as τ² and I² (computed from τ² as metafor does) {cite('i2')} with the test of "
+        "τ² = 0: Cochran's Q for the inverse-variance models, the likelihood-ratio test for the GLMM; "
+        f"a prediction interval gives the proportion expected in a new study {cite('pi')}."
     )
+    first.extend(_models_used(details))
     fitted = [a for a in map(primary_analysis, entries(details)) if a is not None]
     if fitted:
         ks = [a["k"] for a in fitted]
         first.append(f"The primary analyses combined {min(ks)} to {max(ks)} studies per endpoint.")
+    caution = _few_studies(details)
+    if caution:
+        first.append(caution)
     paragraphs = [" ".join(first)]
+    preparation = preparation_sentences(entries(details), survival_settings.get("without_precision", "exclude"), cite)
+    if preparation:
+        paragraphs.append(f"Data preparation {cite('prisma')}: " + " ".join(preparation))
     others = pooling["analyses"][1:]
     sensitivity = []
     if others:
         sensitivity.append(
             "Sensitivity analyses repeated each pooling with: "
             + "; ".join(f"{a['measure']} / {a['method']} / {a.get('ci_method', 'z')}" for a in others) + "."
+        )
+    itt = [e for e in entries(details) if e.get("intention_to_treat")]
+    if itt:
+        sensitivity.append(
+            f"The primary analysis of {', '.join(e['label'] for e in itt)} was repeated over the enrolled patients "
+            "(intention to treat: a patient enrolled but not infused counts as a non-responder; where a paper gives "
+            "no enrolled count, the largest cohort it sizes)."
         )
     columns = sorted({c for e in present(details, "subgroups") for c in e["subgroups"]})
     models = sorted({e["sensitivity_model"] for e in entries(details) if e.get("sensitivity_model")})
@@ -131,9 +193,12 @@ def methods(config: dict, details: dict | None = None) -> Methods:
             "(measure-method-CI)."
         )
     if columns:
+        subgroup_models = sorted({s.get("model") or "the sensitivity model" for e in present(details, "subgroups")
+                                  for s in e["subgroups"].values()})
         sensitivity.append(
-            f"Subgroups by {', '.join(columns)} were pooled separately with the primary model and compared "
-            f"with the Q test for subgroup differences {cite('subgroups')}."
+            f"Subgroups by {', '.join(columns)} were pooled separately with {', '.join(subgroup_models)} "
+            f"(not the primary model when that is the GLMM) and compared with the Q test for subgroup differences "
+            f"{cite('subgroups')}; these comparisons are exploratory."
         )
     moderators = sorted({m for e in present(details, "meta_regression") for m in e["meta_regression"]
                          if not m.endswith("_note")})
@@ -155,14 +220,19 @@ def methods(config: dict, details: dict | None = None) -> Methods:
     if details.get("landmarks"):
         months = sorted({e["landmark_months"] for e in details["landmarks"].values() if e.get("landmark_months")})
         # the model the landmark pools used: the GLMM needs counts, so a GLMM primary is replaced there
-        used = sorted({model_label(a) for a in map(primary_analysis, details["landmarks"].values()) if a is not None})
+        used = sorted({model_of(a) for a in map(primary_analysis, details["landmarks"].values()) if a is not None})
+        imputing = survival_settings.get("without_precision", "exclude") == "binomial"
         survival.append(
             "Survival at landmarks" + (f" ({', '.join(f'{m} months' for m in months)})" if months else "")
             + " was pooled on the complementary log-log scale, log(-log S)"
             + (f", with {'; '.join(used)}" if used else "")
             + (" (the GLMM needs events and totals, which landmark estimates do not give)"
                if used and primary["method"] == "GLMM" else "")
-            + "; a study without a usable measure of precision is listed as excluded with the reason."
+            + f". Each study's standard error came from its printed CI or SE, else from the number at risk at the "
+            f"landmark (Peto's formula {cite('peto')}); "
+            + ("a value with neither was given the binomial SE √(S(1 − S)/n), which ignores censoring, and each pool "
+               "was repeated without those studies." if imputing else
+               "a value with none of these is listed as excluded with the reason.")
         )
     if details.get("km"):
         survival.append(

@@ -21,7 +21,8 @@ import pandas as pd
 
 from trialmeta.figures.forest import ci_header
 from trialmeta.figures.labels import heterogeneity_text, model_label, primary_analysis, subgroup_test_text
-from trialmeta.report.methods import landmark_entries, methods
+from trialmeta.report.methods import landmark_entries, methods, model_of
+from trialmeta.report.preparation import entry_title
 from trialmeta.report.summary import papers_in, report_block
 
 CSS = """
@@ -58,6 +59,13 @@ def _pct(value) -> str:
 
 def _num(value, fmt="{:.3g}") -> str:
     return "" if _missing(value) else fmt.format(float(value))
+
+
+def _tau2(value) -> str:
+    """τ² to at most 4 decimals: a fit stopped on the boundary (τ² = 3e-21) prints 0, as metafor prints it."""
+    if _missing(value):
+        return ""
+    return "0" if abs(float(value)) < 5e-5 else f"{float(value):.3g}"
 
 
 def _p(value) -> str:
@@ -182,11 +190,6 @@ def software_versions() -> list[tuple[str, str]]:
     return versions
 
 
-def _title(entry: dict) -> str:
-    months = entry.get("landmark_months") if entry.get("kind") == "landmark" else None
-    return entry["label"] + ("" if months is None else f" at {months} months")
-
-
 def _not_pooled(entry: dict) -> str:
     """Studies that reported the endpoint but are not in its pool, with why (shown beside the number)."""
     excluded = entry.get("excluded") or []
@@ -201,7 +204,7 @@ def _summary_rows(details: dict) -> list[list[str]]:
     rows = []
     named = [*details.get("endpoints", {}).items(), *landmark_entries(details)]
     for name, entry in named:
-        link = f"<a href='#{_anchor(name)}'>{_e(_title(entry))}</a>{_not_pooled(entry)}"
+        link = f"<a href='#{_anchor(name)}'>{_e(entry_title(entry))}</a>{_not_pooled(entry)}"
         a = primary_analysis(entry)
         if a is None:
             reason = entry.get("primary_note") or "no poolable study"
@@ -211,7 +214,7 @@ def _summary_rows(details: dict) -> list[list[str]]:
         rows.append([
             link, str(a["k"]), _e(a.get("n_total")), _interval(a["estimate_prop"], a["ci_low_prop"], a["ci_high_prop"]),
             "" if single or a.get("pi_low_prop") is None else f"[{_pct(a['pi_low_prop'])}, {_pct(a['pi_high_prop'])}]",
-            "" if single else _num(a.get("i2"), "{:.0f}%"), "" if single else _num(a.get("tau2")),
+            "" if single else _num(a.get("i2"), "{:.0f}%"), "" if single else _tau2(a.get("tau2")),
             _e(model_label(a)) + "".join(f"<br><span class='flag'>{_e(f)}</span>" for f in a.get("flags") or []),
         ])
     return rows
@@ -244,7 +247,7 @@ def _subgroups_html(entry: dict, figures: dict, name: str) -> str:
         out.append(_column_note(entry, "subgroups", column))
     for column, subgroup in subgroups.items():
         rows = [[_e(g["group"]), str(g["k"]), _interval(g["estimate"], g["ci_low"], g["ci_high"]),
-                 _num(g.get("i2"), "{:.0f}%"), _num(g.get("tau2")), _e(", ".join(g["studies"])),
+                 _num(g.get("i2"), "{:.0f}%"), _tau2(g.get("tau2")), _e(", ".join(g["studies"])),
                  _e(g.get("model") or subgroup.get("model") or "")]
                 for g in subgroup["groups"]]
         out.append(f"<h4>By {_e(column)}</h4>")
@@ -258,7 +261,7 @@ def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
     out = ["<h3>Sensitivity analyses</h3>"]
     if entry.get("leave_one_out"):
         rows = [[_e(r["omitted"]), str(r["k"]), _interval(r["estimate"], r["ci_low"], r["ci_high"]),
-                 _num(r.get("i2"), "{:.0f}%"), _num(r.get("tau2")), _e(r.get("model", ""))] for r in entry["leave_one_out"]]
+                 _num(r.get("i2"), "{:.0f}%"), _tau2(r.get("tau2")), _e(r.get("model", ""))] for r in entry["leave_one_out"]]
         out.append("<h4>Leave-one-out</h4>" + _rows_table(["Omitted", "k", f"Estimate [{ci_header(entry)}]", "I²", "τ²", "Model"], rows))
         out.append(_img(figures.get(f"leave_one_out_{name}"), f"Leave-one-out forest of {entry['label']}"))
     else:
@@ -298,22 +301,47 @@ def _sensitivity_html(entry: dict, figures: dict, name: str) -> str:
     return "\n".join(out)
 
 
+def _data_sensitivity_html(entry: dict, rows: pd.DataFrame, columns: list[str], fmt: dict) -> str:
+    """The repeats over other data: intention to treat, and landmarks without imputed SEs."""
+    out = []
+    itt = entry.get("intention_to_treat")
+    if itt:
+        changed = [f"{_e(s['study'])} {s['events']}/{s['per_protocol_total']} → {s['events']}/{s['itt_total']} "
+                   f"({_e(s['source'])})" for s in itt["studies"] if s["itt_total"] != s["per_protocol_total"]]
+        out.append("<h3>Intention to treat (enrolled denominator)</h3>"
+                   f"<p>{_e(itt['model'])}: {_interval(itt.get('estimate'), itt.get('ci_low'), itt.get('ci_high'))} "
+                   f"from {itt.get('k')} {'study' if itt.get('k') == 1 else 'studies'}, {_e(itt.get('n_total'))} "
+                   "patients. Denominators changed: "
+                   f"{'; '.join(changed) or 'none'}.</p>")
+        out.extend(f"<p class='note'>{_e(note)}</p>" for note in itt.get("notes", []))
+    without = entry.get("without_imputed_se")
+    if without:
+        repeat = rows[rows["subgroup"] == without.get("subgroup", "sensitivity:without_imputed_se")]
+        out.append("<h3>Without the studies whose SE was imputed</h3>"
+                   f"<p class='note'>Omitted: {_e(', '.join(without['omitted']))}. {_e(without.get('note', ''))}</p>")
+        if not repeat.empty:
+            out.append(_table(repeat, columns, fmt))
+    return "\n".join(out)
+
+
 def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, fmt: dict) -> str:
-    out = [f"<section class='endpoint' id='{_anchor(name)}'><h2>{_e(_title(entry))}</h2>"]
+    out = [f"<section class='endpoint' id='{_anchor(name)}'><h2>{_e(entry_title(entry))}</h2>"]
     first = primary_analysis(entry)
     if first is None:
         out.append(f"<p class='note'>No pooled estimate: {_e(entry.get('primary_note') or 'no poolable study')}.</p>")
     else:
-        out.append(f"<p><b>{html.escape(model_label(first))}</b>: "
+        out.append(f"<p><b>{html.escape(model_of(first))}</b>: "
                    f"{_interval(first['estimate_prop'], first['ci_low_prop'], first['ci_high_prop'])}"
                    f" from {first['k']} {'study' if first['k'] == 1 else 'studies'}. {html.escape(heterogeneity_text(first))}.</p>")
         for note in first.get("notes", []):
             out.append(f"<p class='note'>{_e(note)}</p>")
-    out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {_title(entry)}"))
+    out.append(_img(figures.get(f"forest_{name}"), f"Forest plot: {entry_title(entry)}"))
     if entry.get("kind") == "landmark":
         rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & (pooled["landmark_months"] == entry["landmark_months"])]
     else:
         rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & pooled["landmark_months"].isna()]
+    columns = ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
+               "pi_low", "pi_high", "tau2", "i2", "q", "q_p"]
     if not rows.empty:
         out.append("<h3>Pooled estimates, all configured analyses</h3>")
         columns = ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
@@ -353,8 +381,9 @@ def _changes_html(changes: dict | None, primary: dict) -> str:
         out.append("<h3>Values changed (re-extracted or re-curated)</h3>" + _rows_table(["Study", "Value", "Before", "Now"], rows))
     else:
         out.append("<p>No study's values changed.</p>")
+    # the primary rows over all studies: subgroup and sensitivity rows share the method but not the data
     is_primary = [r for r in changes["pooled"] if r["measure"] == primary["measure"] and r["method"] == primary["method"]
-                  and r["ci_method"] == primary.get("ci_method", "z")]
+                  and r["ci_method"] == primary.get("ci_method", "z") and r.get("subgroup", "all") == "all"]
     if is_primary:
         rows = []
         for r in is_primary:
@@ -417,12 +446,12 @@ def build_report(
         figures = _link_large(figures, details, config, report_dir)
     primary = config["pooling"]["analyses"][0]
     fmt = {c: _pct for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
-    fmt.update({"tau2": _num, "i2": lambda v: _num(v, "{:.1f}%"), "q": _num, "q_p": _p})
+    fmt.update({"tau2": _tau2, "i2": lambda v: _num(v, "{:.1f}%"), "q": _num, "q_p": _p})
     method_text = methods(config, details)
     landmarks = details.get("landmarks") or {}
     nav = [("summary", "Summary"), ("changes", "What changed"), ("methods", "Methods")]
     nav += [(_anchor(n), e["label"]) for n, e in details["endpoints"].items()]
-    nav += [(_anchor(n), _title(e)) for n, e in landmark_entries(details)]
+    nav += [(_anchor(n), entry_title(e)) for n, e in landmark_entries(details)]
     nav += [("km", "Kaplan-Meier curves"), ("studies", "Studies"), ("harmonised", "Harmonised table"),
             ("checks", "Checks"), ("audit", "Curation audit"), ("failures", "Failures"), ("software", "Software")]
     if agreement is not None:
