@@ -227,3 +227,11 @@ def test_an_ambiguous_endpoint_is_a_check_in_harmonise(tmp_path):
     row = checks[checks["check"] == "ambiguous_value"].iloc[0]
     assert row["endpoint"] == "cr_cri" and "70%, 80%" in row["detail"]
     assert "cr_cri" not in set(tables["endpoints"]["endpoint"])
+
+
+def test_a_survival_estimate_of_a_group_the_sentence_opens_with_is_not_the_cohorts(tmp_path):
+    # the 1-year EFS of the 25 in remission (a part of the 40 infused) is that group's, not the cohort's
+    text = (ALL + "Forty adults were infused. The 1-year EFS was 48%. "
+            "In 25 adults still in remission after day 90, the 1-year EFS was 66%.")
+    values = chosen(tmp_path, text)
+    assert values[("efs", 12.0)]["estimate"] == pytest.approx(0.48)

@@ -280,14 +280,16 @@ def _cohort_candidates(sentence, locate, section, order, lexicon) -> list[Candid
     return out
 
 
-def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str]) -> Candidate:
+def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], survivals: set[str]) -> Candidate:
     """A proportion in a sentence that opens by naming its group ("Of the 16 eligible patients,
-    14 achieved ...") is over that group: its size is the denominator a bare percentage lacks."""
-    if cohort is None or candidate.endpoint not in proportions:
+    14 achieved ...") is over that group: its size is the denominator a bare percentage lacks.
+    A survival estimate there ("In 32 patients in remission, the 1-year EFS was 59%") is that
+    group's too: it keeps the group's size, so a group smaller than the cohort is never chosen."""
+    if cohort is None or candidate.endpoint not in proportions | survivals:
         return candidate
     context = candidate.context
     total = candidate.total
-    if total is None and candidate.estimate is not None:
+    if total is None and candidate.estimate is not None and candidate.endpoint in proportions:
         total, context = cohort.n, (*context, "stated_denominator")
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 
@@ -299,6 +301,7 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
     evaluable = evaluable_count(passages)
     proportions = {t.name for t in lexicon.endpoints if t.kind == "proportion"}
     proportions |= {t.grade_split for t in lexicon.endpoints if t.kind == "proportion" and t.grade_split}
+    survivals = {t.name for t in lexicon.endpoints if t.kind == "survival"}
     for passage in passages:
         section = section_of(passage, section)
         if passage.kind in ("heading", "title"):
@@ -314,7 +317,7 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
             lead = sentence_cohort(sentence, lexicon)
             out.extend(
-                with_denominator(_over_sentence_cohort(c, lead, proportions), sentence, evaluable, passage_n, proportions)
+                with_denominator(_over_sentence_cohort(c, lead, proportions, survivals), sentence, evaluable, passage_n, proportions)
                 for c in found
             )
             order += 1
