@@ -37,6 +37,9 @@ ALL = "Adults with B-cell acute lymphoblastic leukemia (B-ALL) joined this singl
         ("The cells were given to 18 children with relapsed disease.", 18),
         ("One hundred twelve patients received the infusion.", 112),
         ("In the treated population (N = 77), fever was common.", 77),
+        ("Overall, 44 adults with untreated lymphoma initiated four cycles of the combination.", 44),
+        ("Nine children with a median age of six years (range, three to eleven) with marrow relapse "
+         "received one dose of the cells.", 9),
     ],
 )
 def test_cohort_statements(tmp_path, text, treated):
@@ -51,6 +54,7 @@ def test_cohort_statements(tmp_path, text, treated):
         "After remission, 14 patients received an allogeneic transplant.",
         "The first 8 patients received the lower dose.",
         "For comparison we used 60 patients treated with chemotherapy at our centre.",
+        "Eleven patients receiving tocilizumab recovered within two days.",
     ],
 )
 def test_counts_that_are_not_the_cohort(tmp_path, text):
@@ -235,3 +239,15 @@ def test_a_survival_estimate_of_a_group_the_sentence_opens_with_is_not_the_cohor
             "In 25 adults still in remission after day 90, the 1-year EFS was 66%.")
     values = chosen(tmp_path, text)
     assert values[("efs", 12.0)]["estimate"] == pytest.approx(0.48)
+
+
+def test_a_study_that_includes_its_patients_gives_the_denominator(tmp_path):
+    # no treated count: the 120 the trial included are the cohort a bare percentage is over (harmonise)
+    from trialmeta.harmonise.table import harmonise
+
+    path = tmp_path / "paper.txt"
+    path.write_text("Adults with myeloma joined this phase 2 trial. The trial included 120 evaluable patients. "
+                    "The complete response rate was 25%.", encoding="utf-8")
+    endpoints = harmonise([extract_paper(str(path), LEXICON)], curation_dir=None)["endpoints"]
+    cr = endpoints[endpoints["endpoint"] == "cr_cri"].iloc[0]
+    assert (cr["events"], cr["total"]) == (30, 120)  # 25% of 120 = 30
