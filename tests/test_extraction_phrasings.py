@@ -251,3 +251,20 @@ def test_a_study_that_includes_its_patients_gives_the_denominator(tmp_path):
     endpoints = harmonise([extract_paper(str(path), LEXICON)], curation_dir=None)["endpoints"]
     cr = endpoints[endpoints["endpoint"] == "cr_cri"].iloc[0]
     assert (cr["events"], cr["total"]) == (30, 120)  # 25% of 120 = 30
+
+
+def test_a_sentence_opening_with_a_described_part_and_the_one_after_it_are_that_parts(tmp_path):
+    # a registry of two diseases: the lymphoma values are one part's, the last sentence speaks of all
+    text = ("A registry followed 300 patients given the product for leukaemia or lymphoma. "
+            "Among adults with lymphoma, the complete response rate was 41%. The 12-month OS was 60%. "
+            "Severe CRS occurred in 9% of all patients.")
+    values = chosen(tmp_path, text)
+    assert ("cr_cri", None) not in values
+    assert ("os", 12.0) not in values
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.09)
+
+
+def test_two_follow_up_times_for_two_diseases_are_neither_the_cohorts(tmp_path):
+    text = ("A registry followed 300 patients given the product, with a median follow-up of 10.2 and 8.5 "
+            "months for leukaemia and lymphoma, respectively.")
+    assert ("followup_median_months", None) not in chosen(tmp_path, text)

@@ -174,6 +174,11 @@ def candidates_from_sentence(
     compared_values = lexicon.context.get("compared_values")
     if compared_values is not None and compared_values.search(sentence):
         out = _compared(out, named)
+        # a value inside the comparison itself ("13 and 12 months for ALL and NHL") is one group's
+        spans = [m.span() for m in compared_values.finditer(sentence)]
+        inside = {id(c) for c, q in placed if any(a <= q.start < b for a, b in spans)}
+        out = [replace(c, context=(*c.context, "comparison")) if id(c) in inside and "comparison" not in c.context else c
+               for c in out]
     out += grade_sums(single_grades)
     out = [_denominator_from_percent(c, quantities) for c in out]
     out = summed_parts(out, named, lexicon)
@@ -294,6 +299,20 @@ def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], s
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 
 
+def _opens_with_part(sentence: str, lead, before: bool, found: list[Candidate], lexicon: Lexicon) -> bool:
+    """Whether a sentence speaks of a described part of the cohort: it opens by naming one
+    ("Among adults with lymphoma, ..."), or the sentence before did and this one neither names
+    the whole cohort, nor sizes a cohort, nor opens with a group of its own."""
+    part, whole = lexicon.context.get("subgroup_lead"), lexicon.context.get("whole_cohort")
+    if part is None:
+        return False
+    if part.match(sentence.lstrip()):
+        return True
+    if lead is not None or any(c.cohort_kind for c in found):
+        return False
+    return before and not (whole is not None and whole.search(sentence))
+
+
 def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) -> list[Candidate]:
     out: list[Candidate] = []
     section = None
@@ -308,6 +327,7 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
             continue
         stated = set(N_EQUALS.findall(passage.text))
         passage_n = int(stated.pop()) if len(stated) == 1 else None
+        in_part = False  # a sentence of this paragraph opened with a described part of the cohort
         for start, end in split_sentences(passage.text):
             sentence = passage.text[start:end]
 
@@ -316,6 +336,10 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
 
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
             lead = sentence_cohort(sentence, lexicon)
+            in_part = _opens_with_part(sentence, lead, in_part, found, lexicon)
+            if in_part:
+                found = [c if c.cohort_kind or "subgroup" in c.context else replace(c, context=(*c.context, "subgroup"))
+                         for c in found]
             out.extend(
                 with_denominator(_over_sentence_cohort(c, lead, proportions, survivals), sentence, evaluable, passage_n, proportions)
                 for c in found
