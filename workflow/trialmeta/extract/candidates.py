@@ -299,18 +299,19 @@ def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], s
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 
 
-def _opens_with_part(sentence: str, lead, before: bool, found: list[Candidate], lexicon: Lexicon) -> bool:
-    """Whether a sentence speaks of a described part of the cohort: it opens by naming one
-    ("Among adults with lymphoma, ..."), or the sentence before did and this one neither names
-    the whole cohort, nor sizes a cohort, nor opens with a group of its own."""
+def _opens_with_part(sentence: str, lead, before: str, found: list[Candidate], lexicon: Lexicon) -> str:
+    """Whether a sentence speaks of a described part of the cohort: "opens" when it opens by naming
+    one ("Among adults with lymphoma, ..."), "follows" when the sentence before opened so and this
+    one neither names the whole cohort, nor sizes a cohort, nor opens with a group of its own;
+    else "" (the reach of an opening is one sentence)."""
     part, whole = lexicon.context.get("subgroup_lead"), lexicon.context.get("whole_cohort")
     if part is None:
-        return False
+        return ""
     if part.match(sentence.lstrip()):
-        return True
-    if lead is not None or any(c.cohort_kind for c in found):
-        return False
-    return before and not (whole is not None and whole.search(sentence))
+        return "opens"
+    if before != "opens" or lead is not None or any(c.cohort_kind for c in found):
+        return ""
+    return "" if whole is not None and whole.search(sentence) else "follows"
 
 
 def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) -> list[Candidate]:
@@ -327,7 +328,7 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
             continue
         stated = set(N_EQUALS.findall(passage.text))
         passage_n = int(stated.pop()) if len(stated) == 1 else None
-        in_part = False  # a sentence of this paragraph opened with a described part of the cohort
+        in_part = ""  # whether this sentence, or the one before it, opened with a described part of the cohort
         for start, end in split_sentences(passage.text):
             sentence = passage.text[start:end]
 
