@@ -271,6 +271,6 @@ def test_two_follow_up_times_for_two_diseases_are_neither_the_cohorts(tmp_path):
 
 
 def test_in_patients_with_the_disease_names_the_whole_cohort(tmp_path):
-    text = ("Fifty adults with myeloma were treated. In heavily treated patients with myeloma, the product "
+    text = ("Fifty adults with myeloma were treated. In heavily treated adults with myeloma, the product "
             "gave a complete response rate of 30%.")
     assert chosen(tmp_path, text)[("cr_cri", None)]["estimate"] == pytest.approx(0.30)
