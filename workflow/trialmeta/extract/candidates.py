@@ -299,19 +299,12 @@ def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], s
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 
 
-def _opens_with_part(sentence: str, lead, before: str, found: list[Candidate], lexicon: Lexicon) -> str:
-    """Whether a sentence speaks of a described part of the cohort: "opens" when it opens by naming
-    one ("Among adults with lymphoma, ..."), "follows" when the sentence before opened so and this
-    one neither names the whole cohort, nor sizes a cohort, nor opens with a group of its own;
-    else "" (the reach of an opening is one sentence)."""
-    part, whole = lexicon.context.get("subgroup_lead"), lexicon.context.get("whole_cohort")
-    if part is None:
-        return ""
-    if part.match(sentence.lstrip()):
-        return "opens"
-    if before != "opens" or lead is not None or any(c.cohort_kind for c in found):
-        return ""
-    return "" if whole is not None and whole.search(sentence) else "follows"
+def _opens_with_part(sentence: str, lexicon: Lexicon) -> bool:
+    """Whether a sentence opens by naming a described part of the cohort ("Among adults with
+    lymphoma, ..."): its values are that part's. The reach is this sentence only: carried to the
+    next sentence it took whole-cohort values on the held-out part of the corpus."""
+    part = lexicon.context.get("subgroup_lead")
+    return part is not None and part.match(sentence.lstrip()) is not None
 
 
 def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) -> list[Candidate]:
@@ -328,7 +321,6 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
             continue
         stated = set(N_EQUALS.findall(passage.text))
         passage_n = int(stated.pop()) if len(stated) == 1 else None
-        in_part = ""  # whether this sentence, or the one before it, opened with a described part of the cohort
         for start, end in split_sentences(passage.text):
             sentence = passage.text[start:end]
 
@@ -337,8 +329,7 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
 
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
             lead = sentence_cohort(sentence, lexicon)
-            in_part = _opens_with_part(sentence, lead, in_part, found, lexicon)
-            if in_part:
+            if _opens_with_part(sentence, lexicon):
                 found = [c if c.cohort_kind or "subgroup" in c.context else replace(c, context=(*c.context, "subgroup"))
                          for c in found]
             out.extend(
