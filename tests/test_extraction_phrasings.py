@@ -273,3 +273,9 @@ def test_in_patients_with_the_disease_names_the_whole_cohort(tmp_path):
     text = ("Fifty adults with myeloma were treated. In heavily treated adults with myeloma, the product "
             "gave a complete response rate of 30%.")
     assert chosen(tmp_path, text)[("cr_cri", None)]["estimate"] == pytest.approx(0.30)
+
+
+def test_a_decimal_before_a_bracket_does_not_end_the_sentence(tmp_path):
+    # "27.0 (range, ...)": the point is a decimal point, so the follow-up and its value stay together
+    text = ALL + "Twenty adults were infused. After a median follow-up of 14.0 (range, 9.5-20.1) months, 15 of 20 were alive."
+    assert chosen(tmp_path, text)[("followup_median_months", None)]["estimate"] == pytest.approx(14.0)

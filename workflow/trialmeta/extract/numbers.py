@@ -346,6 +346,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         before = text[max(0, m.start() - 8) : m.start()]
         if re.search(rf"\b{_ABBREVIATIONS}\.$", before, re.I) or re.search(r"\b[A-Z]\.$", before):
             continue
+        if m.group(1) and m.group(1)[0].isdigit() and re.search(r"\d\.$", before):
+            continue  # "27.0 (range, 24-29)": the digits after the point are a decimal, not a citation mark
         bounds.append((start, m.end(1) if m.group(1) else m.start()))
         start = m.end()
     if start < len(text):
