@@ -279,3 +279,11 @@ def test_a_decimal_before_a_bracket_does_not_end_the_sentence(tmp_path):
     # "27.0 (range, ...)": the point is a decimal point, so the follow-up and its value stay together
     text = ALL + "Twenty adults were infused. After a median follow-up of 14.0 (range, 9.5-20.1) months, 15 of 20 were alive."
     assert chosen(tmp_path, text)[("followup_median_months", None)]["estimate"] == pytest.approx(14.0)
+
+
+def test_patients_with_the_disease_in_a_cohort_statement_name_no_subgroup(tmp_path):
+    text = ("CAR T cells in chronic lymphocytic leukaemia. We studied 38 patients with relapsed CLL treated on a "
+            "phase 2 trial, with a median follow-up of 41.5 months.")
+    values = chosen(tmp_path, text)
+    assert values[("n_treated", None)]["total"] == 38
+    assert values[("followup_median_months", None)]["estimate"] == pytest.approx(41.5)

@@ -89,6 +89,7 @@ def candidates_from_sentence(
     """
     kinds = {terms.name: terms for terms in lexicon.endpoints}
     cohorts = _cohort_candidates(sentence, locate, section, order, lexicon)
+    cohort_spans = tuple((c.start, c.end) for c in cohort_counts(sentence, lexicon))
     mentions = [m for m in find_mentions(sentence, lexicon) if kinds[m.endpoint].kind != "count"]
     if not mentions:
         return cohorts
@@ -112,7 +113,7 @@ def candidates_from_sentence(
             continue  # a survival value without its time point cannot be pooled or checked
         if terms.kind == "duration" and not re.search(r"\bmedian\b", sentence, re.I):
             continue
-        flags = list(context_flags(sentence, quantity.start, section, lexicon))
+        flags = list(context_flags(sentence, quantity.start, section, lexicon, cohort_spans))
         if quantity.bound:
             flags.append("approximate")
         if quantity.percent is not None and is_threshold(sentence, quantity, lexicon):
@@ -185,7 +186,7 @@ def candidates_from_sentence(
     out += any_minus_mild(sentence, placed, quantities, mentions, lexicon)
     out += same_as_landmark(sentence, placed, mentions, lexicon)
     for endpoint, start, end, rule in zero_events:
-        flags = context_flags(sentence, start, section, lexicon)
+        flags = context_flags(sentence, start, section, lexicon, cohort_spans)
         page, line, bbox = locate(start, end)
         out.append(Candidate(
             endpoint=endpoint, landmark_months=None, events=0, total=None, estimate=0.0, ci_low=None,
