@@ -287,3 +287,19 @@ def test_patients_with_the_disease_in_a_cohort_statement_name_no_subgroup(tmp_pa
     values = chosen(tmp_path, text)
     assert values[("n_treated", None)]["total"] == 38
     assert values[("followup_median_months", None)]["estimate"] == pytest.approx(41.5)
+
+
+@pytest.mark.parametrize(
+    "sentence, months",
+    [
+        # the time right before "of follow-up", not the median survival before it
+        ("Median OS was 9.1 (6.0-12.2) months, with a median of 20.5 (range, 4.1-30.2) months of follow-up.", 20.5),
+        ("We report updated results (N = 20; 31.4-month median follow-up).", 31.4),
+        # an approximate time is no value
+        ("Later data (about 40-month median follow-up) will follow; at a median follow-up of 22.3 months, "
+         "the cohort was analysed.", 22.3),
+    ],
+)
+def test_follow_up_wordings(tmp_path, sentence, months):
+    values = chosen(tmp_path, ALL + "Twenty adults were infused. " + sentence)
+    assert values[("followup_median_months", None)]["estimate"] == pytest.approx(months)

@@ -64,6 +64,7 @@ _TIGHT_GAP = re.compile(
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
+_OF_GAP = re.compile(r"\s+of\s+", re.I)
 _STATEMENT_END = re.compile(r";|\brespectively\b", re.I)
 # How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
 _SUBJECT_REACH = 40
@@ -107,10 +108,12 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         ]
         if quantity.form == "duration":
             # "responses lasted 9.5 months in median (DOR), over a median follow-up of 18 months": a duration
-            # belongs to the phrase with no other endpoint between them
+            # belongs to the phrase with no other endpoint, and no other duration, between them
             usable = [
                 m for m in usable
                 if not any(min(m.end, quantity.end) <= o.start < max(m.start, quantity.start) for o in mentions if o is not m)
+                and not any(min(m.end, quantity.end) <= q.start < max(m.start, quantity.start)
+                            for q in quantities if q is not quantity and q.form == "duration")
             ]
         if quantity.form == "count_subject":
             # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
@@ -123,6 +126,9 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         if not usable:
             continue
         tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]
+        if quantity.form == "duration":
+            # "23.7 (range, 7-30) months of follow-up": the time the phrase right after it measures
+            tight += [m for m in usable if m.start >= quantity.end and _OF_GAP.fullmatch(sentence[quantity.end : m.start])]
 
         def distance(m, _q=quantity):
             if m.end <= _q.start:

@@ -211,6 +211,12 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    # "(N = 157; 25.1-month median follow-up)": a hyphenated time, only before the follow-up it
+    # measures ("the 2-year OS" is a landmark, never a duration)
+    (
+        "duration",
+        re.compile(rf"(?P<v>{NUM})-(?P<unit>days?|weeks?|months?|years?)(?=\s+(?:median\s+)?follow)", re.I),
+    ),
     # "with 41 (84%) achieving MRD negativity": a count and its percentage without a noun; not a
     # grade ("grade 3 (5%)"), a day or a dose
     (
@@ -287,7 +293,7 @@ def find_quantities(sentence: str) -> list[Quantity]:
             fields = _fields(form, m)
             if fields is None:
                 continue
-            bound = form != "duration" and bool(_BOUND_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()]))
+            bound = bool(_BOUND_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()]))
             found.append(_q(form, m, bound=bound, **fields))
             claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
     return sorted(found, key=lambda q: q.start)
