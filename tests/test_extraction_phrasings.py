@@ -303,3 +303,23 @@ def test_patients_with_the_disease_in_a_cohort_statement_name_no_subgroup(tmp_pa
 def test_follow_up_wordings(tmp_path, sentence, months):
     values = chosen(tmp_path, ALL + "Twenty adults were infused. " + sentence)
     assert values[("followup_median_months", None)]["estimate"] == pytest.approx(months)
+
+
+def test_a_part_of_cr_cri_alone_is_not_its_value(tmp_path):
+    # the 12 with CRp are a part: CR/CRi is 10 + 12 = 22 of 50, never 12
+    text = (ALL + "Fifty adults were infused. In all, 10 patients (20%) reached a complete remission (CR) and "
+            "12 (24%) had a CR with incomplete platelet recovery (CRp).")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["events"] == 22
+
+
+def test_the_composite_beside_cr_alone_is_the_endpoints(tmp_path):
+    text = (ALL + "Forty adults were infused. The rate of CR plus CR with partial hematologic recovery (CRh) was 45.0% "
+            "(95% confidence interval [CI], 29.3% to 61.5%); CR alone 30.0% (95% CI, 16.6% to 46.5%).")
+    cr = chosen(tmp_path, text)[("cr_cri", None)]
+    assert (cr["estimate"], cr["ci_low"], cr["ci_high"]) == (pytest.approx(0.45), pytest.approx(0.293), pytest.approx(0.615))
+
+
+def test_two_decimal_times_in_a_list_are_no_landmarks_of_a_response(tmp_path):
+    text = (ALL + "Forty adults were infused. Durations of CR/CRi and of CR were not reached (lower bounds 3.6 and "
+            "4.2 months); 70.5% and 75.0% remained in remission.")
+    assert not [key for key in chosen(tmp_path, text) if key[0] == "cr_cri" and key[1] is not None]

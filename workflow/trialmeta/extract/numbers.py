@@ -106,7 +106,7 @@ def _q(form: str, match: re.Match, **fields) -> Quantity:
 
 
 _CI = (
-    rf"[\(\[]\s*95\s*%\s*(?:CI|confidence interval)\s*[,:;]?\s*(?P<lo>-?{NUM})\s*%?"
+    rf"[\(\[]\s*95\s*%\s*(?:CI|confidence interval(?:\s*\[CI\])?)\s*[,:;]?\s*(?P<lo>-?{NUM})\s*%?"
     rf"(?:{DASH}|\s*,\s*)(?P<hi>{NUM})\s*%?\s*[\)\]]"
 )
 
@@ -314,7 +314,7 @@ class Landmark:
 
 
 # "12 and 18 months": the first number takes the unit of the second.
-_LANDMARK_LIST_HEAD = re.compile(rf"(?P<n>{INT_WORD})\s*(?:,|and|or|&)\s*$", re.I)
+_LANDMARK_LIST_HEAD = re.compile(rf"(?<![\d.])(?P<n>{INT_WORD})\s*(?:,|and|or|&)\s*$", re.I)
 
 
 def find_landmarks(sentence: str) -> list[Landmark]:
