@@ -77,8 +77,8 @@ def summed_parts(out: list[Candidate], named: list[tuple[Candidate, str]], lexic
                 estimate = percent / 100
             else:
                 continue
-            if total is not None and events > total:
-                continue
+            if total is not None and events > total or percent is not None and percent > 100:
+                continue  # parts of one cohort never add up to more than all of it
             first = found[0]
             flags = tuple(f for f in first.context if f not in ("mention_after", "far")) + ("summed",)
             summed.append(replace(
