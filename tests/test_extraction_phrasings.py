@@ -40,6 +40,7 @@ ALL = "Adults with B-cell acute lymphoblastic leukemia (B-ALL) joined this singl
         ("Overall, 44 adults with untreated lymphoma initiated four cycles of the combination.", 44),
         ("Nine children with a median age of six years (range, three to eleven) with marrow relapse "
          "received one dose of the cells.", 9),
+        ("Thirty-eight adults with a median follow-up of 20.5 months were treated.", 38),
     ],
 )
 def test_cohort_statements(tmp_path, text, treated):
@@ -55,6 +56,7 @@ def test_cohort_statements(tmp_path, text, treated):
         "The first 8 patients received the lower dose.",
         "For comparison we used 60 patients treated with chemotherapy at our centre.",
         "Eleven patients receiving tocilizumab recovered within two days.",
+        "Of the 28 evaluable for response (3 started in remission), 25 reached CR.",
     ],
 )
 def test_counts_that_are_not_the_cohort(tmp_path, text):
