@@ -325,3 +325,16 @@ def test_two_decimal_times_in_a_list_are_no_landmarks_of_a_response(tmp_path):
     text = (ALL + "Forty adults were infused. Durations of CR/CRi and of CR were not reached (lower bounds 3.6 and "
             "4.2 months); 70.5% and 75.0% remained in remission.")
     assert not [key for key in chosen(tmp_path, text) if key[0] == "cr_cri" and key[1] is not None]
+
+
+def test_a_treated_group_smaller_than_the_cohort_is_a_part(tmp_path):
+    text = (ALL + "Forty adults were infused. Among 8 patients who received a second product, 7 (88%) reached CR. "
+            "Overall, CR was reached by 30 of 40 (75%).")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["events"] == 30
+
+
+def test_an_opening_group_named_evaluable_after_its_noun_is_the_evaluable_cohort(tmp_path):
+    text = ("Adults with myeloma joined this phase 2 trial. A total of 120 adults were treated. "
+            "Of the 96 patients in the efficacy-evaluable set, the complete response rate was 30% (95% CI, 21-40).")
+    cr = chosen(tmp_path, text)[("cr_cri", None)]
+    assert (cr["total"], cr["estimate"]) == (96, pytest.approx(0.30))

@@ -213,6 +213,8 @@ def sentence_cohort(sentence: str, lexicon: Lexicon) -> SentenceCohort | None:
     if not m:
         return None
     words = m.group("words") or m.group("words2") or ""
+    # "Of the 100 patients in the efficacy-evaluable population, ...": the words up to the comma say it too
+    words += " " + re.match(r"[^,;]{0,60}", sentence[m.end():]).group(0)
     try:
         n = parse_int(m.group("n") or m.group("m"))
     except ValueError:
