@@ -7,13 +7,11 @@ from dataclasses import dataclass, replace
 from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
 
 
-# Cohorts of the whole study: a value over the evaluable patients, or over the responders the
-# same sentence counts (MRD negativity among those in CR), is a whole-study value even when the
-# group is smaller than the treated cohort; its denominator says which group it is.
-WHOLE_STUDY_COHORTS = ("treated", "enrolled", "evaluable", "responders")
-# Of those, the ones that may be smaller than the treated cohort and still be the whole study's: a
-# group of treated (or enrolled) patients smaller than the treated count is a part of it ("Among 9
-# patients who received the second regimen, ...").
+# Cohorts of the whole study that may be smaller than the treated cohort: a value over the evaluable
+# patients, or over the responders the same sentence counts (MRD negativity among those in CR), is a
+# whole-study value; its denominator says which group it is. A group of treated (or enrolled)
+# patients smaller than the treated count is a part of it ("Among 9 patients who received the
+# second regimen, ...").
 SMALLER_WHOLE_STUDY_COHORTS = ("evaluable", "responders")
 
 
