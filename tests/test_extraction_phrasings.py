@@ -37,6 +37,10 @@ ALL = "Adults with B-cell acute lymphoblastic leukemia (B-ALL) joined this singl
         ("The cells were given to 18 children with relapsed disease.", 18),
         ("One hundred twelve patients received the infusion.", 112),
         ("In the treated population (N = 77), fever was common.", 77),
+        ("Overall, 44 adults with untreated lymphoma initiated four cycles of the combination.", 44),
+        ("Nine children with a median age of six years (range, three to eleven) with marrow relapse "
+         "received one dose of the cells.", 9),
+        ("Thirty-eight adults with a median follow-up of 20.5 months were treated.", 38),
     ],
 )
 def test_cohort_statements(tmp_path, text, treated):
@@ -51,6 +55,8 @@ def test_cohort_statements(tmp_path, text, treated):
         "After remission, 14 patients received an allogeneic transplant.",
         "The first 8 patients received the lower dose.",
         "For comparison we used 60 patients treated with chemotherapy at our centre.",
+        "Eleven patients receiving tocilizumab recovered within two days.",
+        "Of the 28 evaluable for response (3 started in remission), 25 reached CR.",
     ],
 )
 def test_counts_that_are_not_the_cohort(tmp_path, text):
@@ -227,3 +233,108 @@ def test_an_ambiguous_endpoint_is_a_check_in_harmonise(tmp_path):
     row = checks[checks["check"] == "ambiguous_value"].iloc[0]
     assert row["endpoint"] == "cr_cri" and "70%, 80%" in row["detail"]
     assert "cr_cri" not in set(tables["endpoints"]["endpoint"])
+
+
+def test_a_survival_estimate_of_a_group_the_sentence_opens_with_is_not_the_cohorts(tmp_path):
+    # the 1-year EFS of the 25 in remission (a part of the 40 infused) is that group's, not the cohort's
+    text = (ALL + "Forty adults were infused. The 1-year EFS was 48%. "
+            "In 25 adults still in remission after day 90, the 1-year EFS was 66%.")
+    values = chosen(tmp_path, text)
+    assert values[("efs", 12.0)]["estimate"] == pytest.approx(0.48)
+
+
+def test_a_study_that_includes_its_patients_gives_the_denominator(tmp_path):
+    # no treated count: the 120 the trial included are the cohort a bare percentage is over (harmonise)
+    from trialmeta.harmonise.table import harmonise
+
+    path = tmp_path / "paper.txt"
+    path.write_text("Adults with myeloma joined this phase 2 trial. The trial included 120 evaluable patients. "
+                    "The complete response rate was 25%.", encoding="utf-8")
+    endpoints = harmonise([extract_paper(str(path), LEXICON)], curation_dir=None)["endpoints"]
+    cr = endpoints[endpoints["endpoint"] == "cr_cri"].iloc[0]
+    assert (cr["events"], cr["total"]) == (30, 120)  # 25% of 120 = 30
+
+
+def test_a_sentence_opening_with_a_described_part_gives_that_parts_values(tmp_path):
+    # a registry of two diseases: the lymphoma value is one part's, the next sentence is the cohort's
+    text = ("A registry followed 300 patients given the product for leukaemia or lymphoma. "
+            "Among adults with lymphoma, the complete response rate was 41%. "
+            "Severe CRS occurred in 9% of all patients.")
+    values = chosen(tmp_path, text)
+    assert ("cr_cri", None) not in values
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.09)
+
+
+def test_two_follow_up_times_for_two_diseases_are_neither_the_cohorts(tmp_path):
+    text = ("A registry followed 300 patients given the product, with a median follow-up of 10.2 and 8.5 "
+            "months for leukaemia and lymphoma, respectively.")
+    assert ("followup_median_months", None) not in chosen(tmp_path, text)
+
+
+def test_in_patients_with_the_disease_names_the_whole_cohort(tmp_path):
+    text = ("Fifty adults with myeloma were treated. In heavily treated adults with myeloma, the product "
+            "gave a complete response rate of 30%.")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["estimate"] == pytest.approx(0.30)
+
+
+def test_a_decimal_before_a_bracket_does_not_end_the_sentence(tmp_path):
+    # "27.0 (range, ...)": the point is a decimal point, so the follow-up and its value stay together
+    text = ALL + "Twenty adults were infused. After a median follow-up of 14.0 (range, 9.5-20.1) months, 15 of 20 were alive."
+    assert chosen(tmp_path, text)[("followup_median_months", None)]["estimate"] == pytest.approx(14.0)
+
+
+def test_patients_with_the_disease_in_a_cohort_statement_name_no_subgroup(tmp_path):
+    text = ("CAR T cells in chronic lymphocytic leukaemia. We studied 38 patients with relapsed CLL treated on a "
+            "phase 2 trial, with a median follow-up of 41.5 months.")
+    values = chosen(tmp_path, text)
+    assert values[("n_treated", None)]["total"] == 38
+    assert values[("followup_median_months", None)]["estimate"] == pytest.approx(41.5)
+
+
+@pytest.mark.parametrize(
+    "sentence, months",
+    [
+        # the time right before "of follow-up", not the median survival before it
+        ("Median OS was 9.1 (6.0-12.2) months, with a median of 20.5 (range, 4.1-30.2) months of follow-up.", 20.5),
+        ("We report updated results (N = 20; 31.4-month median follow-up).", 31.4),
+        # an approximate time is no value
+        ("Later data (about 40-month median follow-up) will follow; at a median follow-up of 22.3 months, "
+         "the cohort was analysed.", 22.3),
+    ],
+)
+def test_follow_up_wordings(tmp_path, sentence, months):
+    values = chosen(tmp_path, ALL + "Twenty adults were infused. " + sentence)
+    assert values[("followup_median_months", None)]["estimate"] == pytest.approx(months)
+
+
+def test_a_part_of_cr_cri_alone_is_not_its_value(tmp_path):
+    # the 12 with CRp are a part: CR/CRi is 10 + 12 = 22 of 50, never 12
+    text = (ALL + "Fifty adults were infused. In all, 10 patients (20%) reached a complete remission (CR) and "
+            "12 (24%) had a CR with incomplete platelet recovery (CRp).")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["events"] == 22
+
+
+def test_the_composite_beside_cr_alone_is_the_endpoints(tmp_path):
+    text = (ALL + "Forty adults were infused. The rate of CR plus CR with partial hematologic recovery (CRh) was 45.0% "
+            "(95% confidence interval [CI], 29.3% to 61.5%); CR alone 30.0% (95% CI, 16.6% to 46.5%).")
+    cr = chosen(tmp_path, text)[("cr_cri", None)]
+    assert (cr["estimate"], cr["ci_low"], cr["ci_high"]) == (pytest.approx(0.45), pytest.approx(0.293), pytest.approx(0.615))
+
+
+def test_two_decimal_times_in_a_list_are_no_landmarks_of_a_response(tmp_path):
+    text = (ALL + "Forty adults were infused. Durations of CR/CRi and of CR were not reached (lower bounds 3.6 and "
+            "4.2 months); 70.5% and 75.0% remained in remission.")
+    assert not [key for key in chosen(tmp_path, text) if key[0] == "cr_cri" and key[1] is not None]
+
+
+def test_a_treated_group_smaller_than_the_cohort_is_a_part(tmp_path):
+    text = (ALL + "Forty adults were infused. Among 8 patients who received a second product, 7 (88%) reached CR. "
+            "Overall, CR was reached by 30 of 40 (75%).")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["events"] == 30
+
+
+def test_an_opening_group_named_evaluable_after_its_noun_is_the_evaluable_cohort(tmp_path):
+    text = ("Adults with myeloma joined this phase 2 trial. A total of 120 adults were treated. "
+            "Of the 96 patients in the efficacy-evaluable set, the complete response rate was 30% (95% CI, 21-40).")
+    cr = chosen(tmp_path, text)[("cr_cri", None)]
+    assert (cr["total"], cr["estimate"]) == (96, pytest.approx(0.30))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from trialmeta.extract.mentions import Mention
-from trialmeta.extract.numbers import Landmark, Quantity, find_landmarks
+from trialmeta.extract.numbers import EVENT_VERB, PATIENT_NOUN, Landmark, Quantity, find_landmarks
 
 # Following phrases are further from a percentage's meaning than preceding
 # ones ("OS was 80%"), so their distance counts more.
@@ -64,6 +64,8 @@ _TIGHT_GAP = re.compile(
     r"whereas|after|before|during)\b)[\w≥>=+-]+\s*){0,3}",
     re.I,
 )
+_VERB_AFTER = re.compile(rf"\s*(?:{PATIENT_NOUN}\s+)?{EVENT_VERB}", re.I)
+_OF_GAP = re.compile(r"\s+of\s+", re.I)
 _STATEMENT_END = re.compile(r";|\brespectively\b", re.I)
 # How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
 _SUBJECT_REACH = 40
@@ -107,10 +109,12 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         ]
         if quantity.form == "duration":
             # "responses lasted 9.5 months in median (DOR), over a median follow-up of 18 months": a duration
-            # belongs to the phrase with no other endpoint between them
+            # belongs to the phrase with no other endpoint, and no other duration, between them
             usable = [
                 m for m in usable
                 if not any(min(m.end, quantity.end) <= o.start < max(m.start, quantity.start) for o in mentions if o is not m)
+                and not any(min(m.end, quantity.end) <= q.start < max(m.start, quantity.start)
+                            for q in quantities if q is not quantity and q.form == "duration")
             ]
         if quantity.form == "count_subject":
             # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
@@ -120,9 +124,18 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
                 if quantity.start < m.start <= quantity.end + _SUBJECT_REACH
                 and not any(quantity.end <= q.start < m.start for q in quantities)
             ]
+        if quantity.form in ("count_percent", "count_percent_ci", "fraction_percent", "percent_fraction", "all_n") \
+                and _VERB_AFTER.match(sentence, quantity.end):
+            # "27 (30%) had a CRp": a counted subject's event is what its verb names, after it
+            named = [m for m in usable if quantity.end < m.start <= quantity.end + _SUBJECT_REACH
+                     and not any(quantity.end <= q.start < m.start for q in quantities)]
+            usable = named or usable
         if not usable:
             continue
         tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]
+        if quantity.form == "duration":
+            # "23.7 (range, 7-30) months of follow-up": the time the phrase right after it measures
+            tight += [m for m in usable if m.start >= quantity.end and _OF_GAP.fullmatch(sentence[quantity.end : m.start])]
 
         def distance(m, _q=quantity):
             if m.end <= _q.start:
@@ -168,7 +181,7 @@ def _list_pairs(sentence, mentions, values, landmarks, kinds) -> list:
     leading_landmarks = [lm for lm in landmarks if lm.end <= first]
     trailing_landmarks = [lm for lm in landmarks if first <= lm.start < end]
     survival = lambda m, months: (months,) if kinds[m.endpoint] == "survival" and months is not None else ()  # noqa: E731
-    if len(distinct) == 1 and len(leading_landmarks) == len(values) > 1:
+    if len(distinct) == 1 and len(leading_landmarks) == len(values) > 1 and kinds[distinct[0].endpoint] == "survival":
         return [(q, distinct[0], (lm.months,), False) for q, lm in zip(values, leading_landmarks)]
     groups = max(1, len(trailing_landmarks))
     if len(values) % groups:

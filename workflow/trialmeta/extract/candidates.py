@@ -89,6 +89,7 @@ def candidates_from_sentence(
     """
     kinds = {terms.name: terms for terms in lexicon.endpoints}
     cohorts = _cohort_candidates(sentence, locate, section, order, lexicon)
+    cohort_spans = tuple((c.start, c.end) for c in cohort_counts(sentence, lexicon))
     mentions = [m for m in find_mentions(sentence, lexicon) if kinds[m.endpoint].kind != "count"]
     if not mentions:
         return cohorts
@@ -112,7 +113,7 @@ def candidates_from_sentence(
             continue  # a survival value without its time point cannot be pooled or checked
         if terms.kind == "duration" and not re.search(r"\bmedian\b", sentence, re.I):
             continue
-        flags = list(context_flags(sentence, quantity.start, section, lexicon))
+        flags = list(context_flags(sentence, quantity.start, section, lexicon, cohort_spans))
         if quantity.bound:
             flags.append("approximate")
         if quantity.percent is not None and is_threshold(sentence, quantity, lexicon):
@@ -174,13 +175,18 @@ def candidates_from_sentence(
     compared_values = lexicon.context.get("compared_values")
     if compared_values is not None and compared_values.search(sentence):
         out = _compared(out, named)
+        # a value inside the comparison itself ("13 and 12 months for ALL and NHL") is one group's
+        spans = [m.span() for m in compared_values.finditer(sentence)]
+        inside = {id(c) for c, q in placed if any(a <= q.start < b for a, b in spans)}
+        out = [replace(c, context=(*c.context, "comparison")) if id(c) in inside and "comparison" not in c.context else c
+               for c in out]
     out += grade_sums(single_grades)
     out = [_denominator_from_percent(c, quantities) for c in out]
     out = summed_parts(out, named, lexicon)
     out += any_minus_mild(sentence, placed, quantities, mentions, lexicon)
     out += same_as_landmark(sentence, placed, mentions, lexicon)
     for endpoint, start, end, rule in zero_events:
-        flags = context_flags(sentence, start, section, lexicon)
+        flags = context_flags(sentence, start, section, lexicon, cohort_spans)
         page, line, bbox = locate(start, end)
         out.append(Candidate(
             endpoint=endpoint, landmark_months=None, events=0, total=None, estimate=0.0, ci_low=None,
@@ -280,16 +286,26 @@ def _cohort_candidates(sentence, locate, section, order, lexicon) -> list[Candid
     return out
 
 
-def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str]) -> Candidate:
+def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], survivals: set[str]) -> Candidate:
     """A proportion in a sentence that opens by naming its group ("Of the 16 eligible patients,
-    14 achieved ...") is over that group: its size is the denominator a bare percentage lacks."""
-    if cohort is None or candidate.endpoint not in proportions:
+    14 achieved ...") is over that group: its size is the denominator a bare percentage lacks.
+    A survival estimate there ("In 32 patients in remission, the 1-year EFS was 59%") is that
+    group's too: it keeps the group's size, so a group smaller than the cohort is never chosen."""
+    if cohort is None or candidate.endpoint not in proportions | survivals:
         return candidate
     context = candidate.context
     total = candidate.total
-    if total is None and candidate.estimate is not None:
+    if total is None and candidate.estimate is not None and candidate.endpoint in proportions:
         total, context = cohort.n, (*context, "stated_denominator")
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
+
+
+def _opens_with_part(sentence: str, lexicon: Lexicon) -> bool:
+    """Whether a sentence opens by naming a described part of the cohort ("Among adults with
+    lymphoma, ..."): its values are that part's. The reach is this sentence only: carried to the
+    next sentence it took whole-cohort values on the held-out part of the corpus."""
+    part = lexicon.context.get("subgroup_lead")
+    return part is not None and part.match(sentence.lstrip()) is not None
 
 
 def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) -> list[Candidate]:
@@ -299,6 +315,7 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
     evaluable = evaluable_count(passages)
     proportions = {t.name for t in lexicon.endpoints if t.kind == "proportion"}
     proportions |= {t.grade_split for t in lexicon.endpoints if t.kind == "proportion" and t.grade_split}
+    survivals = {t.name for t in lexicon.endpoints if t.kind == "survival"}
     for passage in passages:
         section = section_of(passage, section)
         if passage.kind in ("heading", "title"):
@@ -313,8 +330,11 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
 
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
             lead = sentence_cohort(sentence, lexicon)
+            if _opens_with_part(sentence, lexicon):
+                found = [c if c.cohort_kind or "subgroup" in c.context else replace(c, context=(*c.context, "subgroup"))
+                         for c in found]
             out.extend(
-                with_denominator(_over_sentence_cohort(c, lead, proportions), sentence, evaluable, passage_n, proportions)
+                with_denominator(_over_sentence_cohort(c, lead, proportions, survivals), sentence, evaluable, passage_n, proportions)
                 for c in found
             )
             order += 1

@@ -7,10 +7,12 @@ from dataclasses import dataclass, replace
 from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
 
 
-# Cohorts of the whole study: a value over the evaluable patients, or over the responders the
-# same sentence counts (MRD negativity among those in CR), is a whole-study value even when the
-# group is smaller than the treated cohort; its denominator says which group it is.
-WHOLE_STUDY_COHORTS = ("treated", "enrolled", "evaluable", "responders")
+# Cohorts of the whole study that may be smaller than the treated cohort: a value over the evaluable
+# patients, or over the responders the same sentence counts (MRD negativity among those in CR), is a
+# whole-study value; its denominator says which group it is. A group of treated (or enrolled)
+# patients smaller than the treated count is a part of it ("Among 9 patients who received the
+# second regimen, ...").
+SMALLER_WHOLE_STUDY_COHORTS = ("evaluable", "responders")
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     mild: dict[tuple, list[Candidate]] = {}
     for candidate in choosable:
         if (n_treated and candidate.cohort is not None and candidate.cohort < n_treated
-                and candidate.cohort_kind not in WHOLE_STUDY_COHORTS and candidate.endpoint != "n_treated"):
+                and candidate.cohort_kind not in SMALLER_WHOLE_STUDY_COHORTS and candidate.endpoint != "n_treated"):
             continue
         target = mild if "mild_only" in candidate.context else by_key
         target.setdefault(candidate.key, []).append(candidate)
@@ -169,7 +171,7 @@ def why_not_chosen(candidate: Candidate, chosen: dict[tuple, Candidate], ambiguo
         if candidate.cohort is not None:
             return f"about a group of {candidate.cohort} patients, smaller than the cohort"
         return "not chosen"
-    if candidate.cohort is not None and candidate.cohort_kind not in WHOLE_STUDY_COHORTS and winner.cohort != candidate.cohort:
+    if candidate.cohort is not None and candidate.cohort_kind not in SMALLER_WHOLE_STUDY_COHORTS and winner.cohort != candidate.cohort:
         return f"about a group of {candidate.cohort} patients, smaller than the cohort"
     return f"ranked below the chosen value (rule {winner.rule}, confidence {winner.confidence}, sentence {winner.order})"
 

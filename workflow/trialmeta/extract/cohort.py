@@ -79,7 +79,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     # "189 patients who underwent leukapheresis"; at most a few words and one bracket between
     subject = (
         rf"{count}\s+(?:(?:out\s+)?of\s+(?:the\s+)?(?P<of>{INT_WORD})\s+)?(?:{_PCT}\s+)?(?:(?:[\w/‐-]+\s+){{0,3}}?{PATIENT_NOUN}\s+)?(?:{_PCT}\s+)?"
-        rf"(?:\([^()]{{0,80}}\)\s+|\[[^\[\]]{{0,80}}\]\s+)?(?:(?:with|from|in|at|aged)\s+(?:(?!\b(?:were|was|who|had)\b)[^,;.\d]){{0,80}}?\s*)?"
+        rf"(?:\([^()]{{0,80}}\)\s+|\[[^\[\]]{{0,80}}\]\s+)?(?:(?:with|from|in|at|aged)\s+(?:\([^()]{{0,60}}\)|(?<=\d)\.(?=\d)|(?!\b(?:were|was|who|had)\b)[^,;.()]){{0,80}}?\s*)?"
         rf"(?:,\s*(?:including|of whom|with)\s[^,;.]{{0,60}},\s*)?"
         rf"(?:who\s+|that\s+)?(?:have\s+|has\s+)?"
     )
@@ -168,15 +168,16 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
             matches.append((m.start(group), m.end() - m.start(), name, m))
     found: list[CohortCount] = []
     claimed: set[int] = set()
-    # one count, one statement: the tightest statement around a count says what it is
-    for start, _, name, m in sorted(matches, key=lambda item: (item[0], item[1])):
+    # one count, one statement: the tightest statement around a count says what it is, except that
+    # a verb naming the count as its object says it first ("the trial included 145 evaluable patients")
+    for start, _, name, m in sorted(matches, key=lambda item: (item[0], not item[2].endswith(":object"), item[1])):
         kind, rule = name.split(":")
         group = "n" if m.group("n") else "m"
         if start in claimed or patterns["subset_before"].search(sentence[max(0, start - 20) : start]):
             continue
         if rule != "subject" and re.match(r"\s+(?:out\s+)?of\s+(?:the\s+)?\d|\s*/\s*\d", sentence[m.end(group) :]):
             continue  # "17 of 20 treated patients": a part of a group
-        if rule == "subject" and patterns["not_therapy"].match(sentence, m.end()):
+        if rule in ("subject", "participle") and patterns["not_therapy"].match(sentence, m.end()):
             continue
         if rule in ("subject", "participle") and patterns["subset_after"].match(sentence, m.end()):
             continue
@@ -212,6 +213,8 @@ def sentence_cohort(sentence: str, lexicon: Lexicon) -> SentenceCohort | None:
     if not m:
         return None
     words = m.group("words") or m.group("words2") or ""
+    # "Of the 100 patients in the efficacy-evaluable population, ...": the words up to the comma say it too
+    words += " " + re.match(r"[^,;]{0,60}", sentence[m.end():]).group(0)
     try:
         n = parse_int(m.group("n") or m.group("m"))
     except ValueError:

@@ -10,8 +10,11 @@ from trialmeta.extract.numbers import Quantity
 from trialmeta.extract.reading import Passage
 
 
-def context_flags(sentence: str, value_start: int, section: str | None, lexicon: Lexicon) -> tuple[str, ...]:
-    """Context flags of a value; a subgroup cue counts only before the value, where it sets the scope.
+def context_flags(sentence: str, value_start: int, section: str | None, lexicon: Lexicon,
+                  cohort_spans: tuple[tuple[int, int], ...] = ()) -> tuple[str, ...]:
+    """Context flags of a value; a subgroup cue counts only before the value, where it sets the scope,
+    and not inside a statement that sizes the cohort (`cohort_spans`: "47 patients with CLL were
+    treated" describes the cohort, it names no part of it).
 
     A sentence that says it reports this study ("in our study") is never
     background, whatever its citations or section.
@@ -20,7 +23,10 @@ def context_flags(sentence: str, value_start: int, section: str | None, lexicon:
     own = "own_study" in lexicon.context and lexicon.context["own_study"].search(sentence)
     if not own and "background" in lexicon.context and lexicon.context["background"].search(sentence):
         flags.append("background")
-    if "subgroup" in lexicon.context and lexicon.context["subgroup"].search(sentence[:value_start]):
+    if "subgroup" in lexicon.context and any(
+        not any(a <= cue.start() < b for a, b in cohort_spans)
+        for cue in lexicon.context["subgroup"].finditer(sentence[:value_start])
+    ):
         flags.append("subgroup")
     if "comparison" in lexicon.context and lexicon.context["comparison"].search(sentence):
         flags.append("comparison")

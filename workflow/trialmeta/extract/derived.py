@@ -77,8 +77,8 @@ def summed_parts(out: list[Candidate], named: list[tuple[Candidate, str]], lexic
                 estimate = percent / 100
             else:
                 continue
-            if total is not None and events > total:
-                continue
+            if total is not None and events > total or percent is not None and percent > 100:
+                continue  # parts of one cohort never add up to more than all of it
             first = found[0]
             flags = tuple(f for f in first.context if f not in ("mention_after", "far")) + ("summed",)
             summed.append(replace(
@@ -87,8 +87,22 @@ def summed_parts(out: list[Candidate], named: list[tuple[Candidate, str]], lexic
                 confidence=round(FORM_CONFIDENCE["summed_parts"] - sum(PENALTY.get(f, 0) for f in flags), 3),
             ))
             parts_used.update(id(c) for c in found)
-    marked = [replace(c, context=(*c.context, "component")) if id(c) in parts_used else c for c in out]
+        parts_used.update(id(c) for c in _parts_alone(endpoint, parts, named))
+    marked = [replace(c, context=(*c.context, "component")) if id(c) in parts_used and "component" not in c.context
+              else c for c in out]
     return marked + summed
+
+
+def _parts_alone(endpoint: str, parts, named: list[tuple[Candidate, str]]) -> list[Candidate]:
+    """Values of one part that are not the endpoint's: a later part alone ("27 had a CRp" is no
+    CR/CRi value), and the first part beside the whole or beside a later part in one sentence ("CR
+    plus CRh was 42%; CR 30%": the 42% is the endpoint's; "10 CR and 12 CRp": CR/CRi is their sum,
+    never the 10)."""
+    mine = [(c, phrase) for c, phrase in named if c.endpoint == endpoint]
+    later = [c for c, phrase in mine if any(p.fullmatch(phrase) for p in parts[1:]) and not parts[0].fullmatch(phrase)]
+    whole = any(not any(part.fullmatch(phrase) for part in parts) for _, phrase in mine)
+    first = [c for c, phrase in mine if parts[0].fullmatch(phrase)] if whole or later else []
+    return later + first
 
 
 def any_minus_mild(sentence, placed, quantities, mentions, lexicon) -> list[Candidate]:

@@ -106,7 +106,7 @@ def _q(form: str, match: re.Match, **fields) -> Quantity:
 
 
 _CI = (
-    rf"[\(\[]\s*95\s*%\s*(?:CI|confidence interval)\s*[,:;]?\s*(?P<lo>-?{NUM})\s*%?"
+    rf"[\(\[]\s*95\s*%\s*(?:CI|confidence interval(?:\s*\[CI\])?)\s*[,:;]?\s*(?P<lo>-?{NUM})\s*%?"
     rf"(?:{DASH}|\s*,\s*)(?P<hi>{NUM})\s*%?\s*[\)\]]"
 )
 
@@ -211,6 +211,12 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    # "(N = 157; 25.1-month median follow-up)": a hyphenated time, only before the follow-up it
+    # measures ("the 2-year OS" is a landmark, never a duration)
+    (
+        "duration",
+        re.compile(rf"(?P<v>{NUM})-(?P<unit>days?|weeks?|months?|years?)(?=\s+(?:median\s+)?follow)", re.I),
+    ),
     # "with 41 (84%) achieving MRD negativity": a count and its percentage without a noun; not a
     # grade ("grade 3 (5%)"), a day or a dose
     (
@@ -287,7 +293,7 @@ def find_quantities(sentence: str) -> list[Quantity]:
             fields = _fields(form, m)
             if fields is None:
                 continue
-            bound = form != "duration" and bool(_BOUND_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()]))
+            bound = bool(_BOUND_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()]))
             found.append(_q(form, m, bound=bound, **fields))
             claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
     return sorted(found, key=lambda q: q.start)
@@ -308,7 +314,7 @@ class Landmark:
 
 
 # "12 and 18 months": the first number takes the unit of the second.
-_LANDMARK_LIST_HEAD = re.compile(rf"(?P<n>{INT_WORD})\s*(?:,|and|or|&)\s*$", re.I)
+_LANDMARK_LIST_HEAD = re.compile(rf"(?<![\d.])(?P<n>{INT_WORD})\s*(?:,|and|or|&)\s*$", re.I)
 
 
 def find_landmarks(sentence: str) -> list[Landmark]:
@@ -346,6 +352,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         before = text[max(0, m.start() - 8) : m.start()]
         if re.search(rf"\b{_ABBREVIATIONS}\.$", before, re.I) or re.search(r"\b[A-Z]\.$", before):
             continue
+        if m.group(1) and m.group(1)[0].isdigit() and re.search(r"\d\.$", before):
+            continue  # "27.0 (range, 24-29)": the digits after the point are a decimal, not a citation mark
         bounds.append((start, m.end(1) if m.group(1) else m.start()))
         start = m.end()
     if start < len(text):
