@@ -78,3 +78,28 @@ def test_the_newcomers_commands(tmp_path, args, expected):
     else:
         assert done.returncode != 0 and expected in output
         assert len(output.splitlines()) < 12, output  # was 506 lines
+
+
+@pytest.mark.parametrize("key, value", [
+    ("ocr", "auto"), ("ocr", "off"), ("ocr", "sometimes"), ("ocr", "OFF"),
+    ("ocr_language", "eng"), ("ocr_language", "eng+fra"), ("ocr_language", "chi_sim+eng"),
+    ("ocr_language", "English"), ("ocr_language", ""), ("ocr_language", "eng+"), ("ocr_language", "en"),
+])
+def test_the_schema_accepts_the_reading_values_the_reader_accepts(key, value):
+    # rules/extract.smk leaves these two keys to the schema (importing the reader there would load
+    # pdfplumber at every start), so the schema must refuse exactly what ReadSettings refuses
+    from trialmeta.extract.reading import ReadSettings
+
+    config = base_config()
+    config[key] = value
+    try:
+        check_config(config, SCHEMA)
+        schema_accepts = True
+    except ConfigError:
+        schema_accepts = False
+    try:
+        ReadSettings(**{key: value})
+        reader_accepts = True
+    except ValueError:
+        reader_accepts = False
+    assert schema_accepts == reader_accepts

@@ -177,9 +177,12 @@ def test_benchmark_quick_mode_prints_the_table(tmp_path):
         capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Snakemake dry run, 20 papers" in done.stdout
-    assert "Extractor F1 on the synthetic corpus" in done.stdout
     result = json.loads(figures.read_text())
+    assert "Snakemake dry run, 20 papers" in done.stdout
+    assert "dry run, 5 papers done + 1 added" in done.stdout
+    # CPU seconds of the Snakemake child beside its wall time (the cores are shared)
+    assert 0 < result["dry_run_cpu_seconds"] and 0 < result["dry_run_add_one_cpu_seconds"]
+    assert "Extractor F1 on the synthetic corpus" in done.stdout
     assert 0 < result["add_one_share"] < 2
     assert 0 <= result["f1"]["all"] <= 1
     # the added papers were extracted, and only they among the papers: the 5 of the corpus, the

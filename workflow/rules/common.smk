@@ -188,6 +188,11 @@ def paper_curation_file(wildcards):
     return [path] if os.path.exists(path) else []
 
 
+# a paper named "index" would write review/index.html, the review index's page
+if any(paper.casefold() == "index" for paper in PAPERS):
+    raise WorkflowError("a paper is named 'index', which would overwrite review/index.html; rename its file")
+
+
 def review_outputs():
     pages = [results("review", f"{paper}.html") for paper in PAPERS]
     return [*pages, results("review", "index.html")] if pages else []

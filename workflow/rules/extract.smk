@@ -7,16 +7,16 @@
 from dataclasses import asdict
 
 from trialmeta.extract.limits import PaperLimits
-from trialmeta.extract.reading import ReadSettings
 
 # checked here, so a bad value stops the run before any job starts
 PAPER_LIMITS = PaperLimits(**config.get("paper_limits", {}))
-# how scanned PDFs are read; YAML and --config read a bare `off` as false
+# how scanned PDFs are read; YAML and --config read a bare `off` as false. The schema checks
+# both values as ReadSettings does (tests/test_config.py keeps the two equal): importing the
+# reader here would load pdfplumber and numpy at every start, a third of a second per dry run.
 READING = {
     "ocr": "off" if config.get("ocr", "auto") in (False, "off") else "auto",
     "ocr_language": config.get("ocr_language", "eng"),
 }
-ReadSettings(**READING)
 
 
 rule extract:

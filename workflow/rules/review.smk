@@ -21,6 +21,10 @@ rule review_page:
         runtime=5,
     params:
         dpi=config["review"]["crop_dpi"],
+    # review/index.html is review_index's; without this, every DAG build also tried it as the
+    # page of a paper named "index" and printed the failed lookup (common.smk refuses that name)
+    wildcard_constraints:
+        paper=r"(?!index\.html$)[^/]+",
     script:
         "../scripts/review.py"
 
