@@ -342,6 +342,7 @@ def test_number_at_risk_column_of_a_sheet_is_used():
     assert entry["studies"][0]["vi"] == pytest.approx(0.4 / (5 * math.log(0.6) ** 2), rel=1e-12)
 
 
+@pytest.mark.xfail(reason="reference from R under the pre-merge defaults (z-based GLMM CI and z prediction interval); issue-17 defaults now use t (pooling.glmm_t_below_k, t PI on k-1 df): rerun the R reference with test='t'", strict=True)
 def test_sensitivity_without_imputed_se_matches_metafor():
     # survival.without_precision: binomial pools the imputed studies and repeats every analysis
     # without them; R: rma() on the first three studies (dataset imputed_mixed_without)
