@@ -27,7 +27,8 @@ datasets <- list(
 out <- list()
 for (name in names(datasets)) {
   d <- datasets[[name]]
-  fit <- rma.glmm(measure = "PLO", xi = d$events, ni = d$total, method = "ML",
+  # test = "t": the pipeline's GLMM uses a t-based CI (and PI on k - 1 df) below pooling.glmm_t_below_k = 10
+  fit <- rma.glmm(measure = "PLO", xi = d$events, ni = d$total, method = "ML", test = "t",
                   control = list(glmerCtrl = glmer_control, glmCtrl = glm_control))
   p <- predict(fit, transf = transf.ilogit)
   out[[name]] <- list(events = vec(d$events), total = vec(d$total),
