@@ -6,7 +6,6 @@ Issue 17 (statistical review, PRISMA 13f): responses were pooled over the infuse
 
 from __future__ import annotations
 
-
 import json
 from pathlib import Path
 
