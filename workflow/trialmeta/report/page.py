@@ -341,13 +341,13 @@ def _endpoint_html(entry: dict, name: str, pooled: pd.DataFrame, figures: dict, 
     else:
         rows = pooled[(pooled["endpoint"] == entry["endpoint"]) & pooled["landmark_months"].isna()]
     columns = ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
-               "pi_low", "pi_high", "tau2", "i2", "q", "q_p"]
+               "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "model", "flags"]
+    # model and flags are new in pooled.csv (issue 17): a table written before has none
+    columns = [c for c in columns if c in rows.columns]
     if not rows.empty:
         out.append("<h3>Pooled estimates, all configured analyses</h3>")
-        columns = ["measure", "method", "ci_method", "k", "n_total", "estimate", "ci_low", "ci_high",
-                   "pi_low", "pi_high", "tau2", "i2", "q", "q_p", "model", "flags"]
-        # model and flags are new in pooled.csv (issue 17): a table written before has none
-        out.append(_table(rows, [c for c in columns if c in rows.columns], fmt))
+        out.append(_table(rows[rows["subgroup"] == "all"], columns, fmt))
+    out.append(_data_sensitivity_html(entry, rows, columns, fmt))
     if entry.get("excluded"):
         out.append("<p class='note'>Not pooled: " + "; ".join(f"{_e(x['study'])} ({_e(x['reason'])})"
                                                               for x in entry["excluded"]) + "</p>")
