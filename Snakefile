@@ -1,6 +1,7 @@
 # trialmeta: meta-analysis of single-arm trials from their published reports.
 # This file only wires the stages together; each stage lives in workflow/rules/.
 
+
 configfile: "config.yaml"
 
 
@@ -14,6 +15,6 @@ include: "workflow/rules/review.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

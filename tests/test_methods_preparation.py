@@ -7,8 +7,6 @@ say follows from the entry, written out in each test.
 
 from __future__ import annotations
 
-import pytest
-
 import copy
 
 import pandas as pd

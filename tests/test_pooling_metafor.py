@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from metafor_reference import (
-    CI_METHOD, CLOSED_FORM_TOL, ITERATIVE_TOL, UNPOOLABLE, assert_close, assert_exact_rows, assert_pooled_row, dataset,
+    CI_METHOD, ITERATIVE_TOL, UNPOOLABLE, assert_close, assert_exact_rows, assert_pooled_row, dataset,
     expected_pi, number, reference, reported_fit, small_k_reference,
 )
 from trialmeta.pool.effects import back_transform

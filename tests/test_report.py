@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
-from test_figures import contract_entry, glmm_entry, km, landmarks
+from test_figures import glmm_entry, km, landmarks
 
 from trialmeta.figures import forest, km as km_figures, style
 from trialmeta.report import history

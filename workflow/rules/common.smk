@@ -19,7 +19,12 @@ min_version("9.0")
 # command-line strings typed as the schema says ('0.9' -> 0.9, 'true' -> True), and a short
 # message naming the key (with the closest valid keys) instead of Snakemake's schema dump
 try:
-    config.update(check_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")))
+    config.update(
+        check_config(
+            config,
+            os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"),
+        )
+    )
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 validate(config, schema="../schemas/config.schema.yaml")  # fills in the defaults
@@ -35,7 +40,9 @@ ENDPOINTS_TABLE = config.get("endpoints_table") or ""
 if ENDPOINTS_TABLE:
     from trialmeta.harmonise.endpoints_table import load_endpoints_table  # noqa: E402
 
-    TABLE_PAPERS = sorted({row["paper"] for row in load_endpoints_table(ENDPOINTS_TABLE)})
+    TABLE_PAPERS = sorted(
+        {row["paper"] for row in load_endpoints_table(ENDPOINTS_TABLE)}
+    )
     PAPERS = {}
 else:
     PAPERS = find_papers(config["papers_dir"])
@@ -55,7 +62,9 @@ def run_summary(stopped):
     tables, details = run.read_tables(RESULTS)
     papers = set(TABLE_PAPERS if ENDPOINTS_TABLE else PAPERS)
     found = run.summarise(tables, details, config, papers=papers, stopped=stopped)
-    print("\n".join(run.lines(found, RESULTS, strict=config["strict"])), file=sys.stderr)
+    print(
+        "\n".join(run.lines(found, RESULTS, strict=config["strict"])), file=sys.stderr
+    )
     if config["strict"] and found.problems and not stopped:
         sys.exit(1)
 
@@ -151,7 +160,11 @@ def endpoint_figure_names(endpoint):
 
 def figure_files(extension, wildcards=None):
     """All figures of the run (input of the report and of `rule all`)."""
-    names = [name for endpoint in config["endpoints"] for name in endpoint_figure_names(endpoint)]
+    names = [
+        name
+        for endpoint in config["endpoints"]
+        for name in endpoint_figure_names(endpoint)
+    ]
     return [_figure(name, extension) for name in names + SURVIVAL_FIGURES]
 
 
@@ -190,7 +203,9 @@ def paper_curation_file(wildcards):
 
 # a paper named "index" would write review/index.html, the review index's page
 if any(paper.casefold() == "index" for paper in PAPERS):
-    raise WorkflowError("a paper is named 'index', which would overwrite review/index.html; rename its file")
+    raise WorkflowError(
+        "a paper is named 'index', which would overwrite review/index.html; rename its file"
+    )
 
 
 def review_outputs():

@@ -25,19 +25,19 @@ rule extract:
         lexicon=config["lexicon"],
     output:
         results("extracted", "{paper}.json"),
-    params:
-        limits=asdict(PAPER_LIMITS),
-        reading=READING,
-    conda:
-        CONDA_ENV
     log:
         results("logs", "extract", "{paper}.log"),
     # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
     benchmark:
-        results("logs", "benchmarks", "extract", "{paper}.tsv"),
+        results("logs", "benchmarks", "extract", "{paper}.tsv")
+    conda:
+        CONDA_ENV
     resources:
         # the reader's own start-up memory plus its per-paper allowance; a little over its time limit
         mem_mb=300 + PAPER_LIMITS.memory_mb,
         runtime=1 + int(PAPER_LIMITS.seconds) // 60,
+    params:
+        limits=asdict(PAPER_LIMITS),
+        reading=READING,
     script:
         "../scripts/extract.py"

@@ -14,24 +14,32 @@ checkpoint pool:
         patients=results("tables", "patients.csv"),
         km_curves=results("tables", "km_curves.json"),
     output:
-        pooled=report(results("tables", "pooled.csv"), caption="../report/pooled.rst", category="Tables"),
-        km_pooled=report(results("tables", "km_pooled.csv"), caption="../report/km_pooled.rst", category="Tables"),
+        pooled=report(
+            results("tables", "pooled.csv"),
+            caption="../report/pooled.rst",
+            category="Tables",
+        ),
+        km_pooled=report(
+            results("tables", "km_pooled.csv"),
+            caption="../report/km_pooled.rst",
+            category="Tables",
+        ),
         details=results("pooled", "results.json"),
+    log:
+        results("logs", "pool.log"),
+    # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
+    benchmark:
+        results("logs", "benchmarks", "pool.tsv")
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         endpoints=config["endpoints"],
         pooling=config["pooling"],
         survival=config["survival"],
         landmark_keys=LANDMARK_KEYS,
         parts=results("pooled", "parts"),
-    conda:
-        CONDA_ENV
-    log:
-        results("logs", "pool.log"),
-    # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
-    benchmark:
-        results("logs", "benchmarks", "pool.tsv"),
-    resources:
-        mem_mb=2000,
-        runtime=30,
     script:
         "../scripts/pool.py"

@@ -20,7 +20,11 @@ rule report_html:
             category="Report",
         ),
         # PRISMA-style counts (also the report's "This run" block)
-        flow=report(results("tables", "flow.csv"), caption="../report/flow.rst", category="Tables"),
+        flow=report(
+            results("tables", "flow.csv"),
+            caption="../report/flow.rst",
+            category="Tables",
+        ),
         # Also writes a snapshot of this run to {results_dir}/history/ (snapshots/, runs.json),
         # which is deliberately not an output: Snakemake deletes outputs before a job, and the
         # history must outlive every run.
@@ -29,20 +33,20 @@ rule report_html:
             caption="../report/changes.rst",
             category="Report",
         ),
-    params:
-        config=config,
-        # the history folder beside changes.json
-        history=lambda wildcards, output: os.path.dirname(output.changes),
-    conda:
-        CONDA_ENV
     log:
         results("logs", "report.log"),
     # seconds and memory of each job (Snakemake's benchmark TSV); beside the logs as they hold times
     benchmark:
-        results("logs", "benchmarks", "report_html.tsv"),
+        results("logs", "benchmarks", "report_html.tsv")
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        config=config,
+        # the history folder beside changes.json
+        history=lambda wildcards, output: os.path.dirname(output.changes),
     script:
         "../scripts/report.py"
 
@@ -55,17 +59,17 @@ rule r_export:
     output:
         tables=[results("r", f"{endpoint}.csv") for endpoint in config["endpoints"]],
         script=results("r", "reproduce.R"),
-    params:
-        endpoints=config["endpoints"],
-        pooling=config["pooling"],
-    conda:
-        CONDA_ENV
     log:
         results("logs", "r_export.log"),
     benchmark:
-        results("logs", "benchmarks", "r_export.tsv"),
+        results("logs", "benchmarks", "r_export.tsv")
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        endpoints=config["endpoints"],
+        pooling=config["pooling"],
     script:
         "../scripts/r_export.py"

@@ -14,6 +14,10 @@ rule review_page:
         results("logs", "review", "{paper}.log"),
     benchmark:
         results("logs", "benchmarks", "review", "{paper}.tsv")
+    # review/index.html is review_index's; without this, every DAG build also tried it as the
+    # page of a paper named "index" and printed the failed lookup (common.smk refuses that name)
+    wildcard_constraints:
+        paper=r"(?!index\.html$)[^/]+",
     conda:
         CONDA_ENV
     resources:
@@ -21,10 +25,6 @@ rule review_page:
         runtime=5,
     params:
         dpi=config["review"]["crop_dpi"],
-    # review/index.html is review_index's; without this, every DAG build also tried it as the
-    # page of a paper named "index" and printed the failed lookup (common.smk refuses that name)
-    wildcard_constraints:
-        paper=r"(?!index\.html$)[^/]+",
     script:
         "../scripts/review.py"
 
