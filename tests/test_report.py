@@ -93,7 +93,10 @@ def test_methods_state_the_model_estimator_ci_and_the_analyses_present_with_numb
 
 def test_methods_name_the_fallback_where_it_replaced_the_primary_model():
     used = details()
-    used["endpoints"]["relapse"]["primary_note"] = "PLO-GLMM-z could not be fitted (all at 100%)"
+    relapse = used["endpoints"]["relapse"]
+    relapse["primary_note"] = "PLO-GLMM-z could not be fitted (the between-study SD ran off)"
+    # as the pool stage writes it then: the GLMM row is gone and the fallback's (REML) row is primary
+    relapse["analyses"] = [{**a, "primary": True} for a in relapse["analyses"] if a["method"] == "REML"]
     body = " ".join(methods(CONFIG, used).paragraphs)
     assert "Where the primary model could not be fitted (Relapse), the logit transformation using restricted" in body
     assert "Knapp-Hartung" in body
@@ -215,3 +218,18 @@ def test_a_study_renamed_in_its_curation_file_is_one_study_renamed_not_one_remov
     assert changes["studies_added"] == [] and changes["studies_removed"] == []
     assert changes["recurated"] == []  # its values are compared under the two labels and did not change
     assert "Studies renamed: Alpha → Alpha 2020 (alpha)." in report_html(figures, changes)
+
+
+def test_methods_do_not_credit_the_fallback_for_an_exact_row_and_say_the_glmm_used_t():
+    # shared PDFs' CR/CRi (20/20, 23/23): the GLMM fails, the row is the exact interval of 43/43; the
+    # Methods said the REML fallback 'took its place' while the summary named the exact interval
+    used = details()
+    relapse = used["endpoints"]["relapse"]
+    relapse["primary_note"] = "PLO-GLMM-z could not be fitted (all at 100%)"
+    relapse["analyses"] = [{**relapse["analyses"][0], "method": "exact", "measure": "PR", "ci_method": "CP",
+                            "primary": True, "model": "exact Clopper-Pearson of summed counts"}]
+    config = {**CONFIG, "pooling": {**CONFIG["pooling"], "glmm_t_below_k": 10}}
+    body = " ".join(methods(config, used).paragraphs)
+    assert "Where the primary model could not be fitted" not in body
+    assert "exact Clopper-Pearson of summed counts" in body
+    assert "With fewer than 10 studies (pooling.glmm_t_below_k) the GLMM's intervals used the t distribution" in body

@@ -141,9 +141,17 @@ def methods(config: dict, details: dict | None = None) -> Methods:
         return "[" + ", ".join(str(cited.index(k) + 1) for k in keys) + "]"
 
     first = [f"Proportions were pooled {cite('metafor')} with " + _model_sentence(primary, pooling["level"], cite) + "."]
+    t_below = pooling.get("glmm_t_below_k", 0)
+    if primary["method"] == "GLMM" and primary.get("ci_method", "z") == "z" and t_below:
+        first.append(f"With fewer than {t_below} studies (pooling.glmm_t_below_k) the GLMM's intervals used the t "
+                     "distribution with k - 1 degrees of freedom instead (metafor rma.glmm(test = \"t\")): the normal "
+                     "interval is too narrow with few studies.")
     fallback = pooling.get("glmm_fallback")
+    # only where the fallback's row is the primary result: an all-0%/100% pool or a single study is
+    # reported exactly instead, which the 'Primary results by model' sentence names
     used_fallback = sorted(e["label"] for e in details.get("endpoints", {}).values()
-                           if e.get("primary_note") and any(a.get("primary") for a in e.get("analyses", [])))
+                           if e.get("primary_note") and fallback and any(
+                               a.get("primary") and a.get("method") == fallback["method"] for a in e.get("analyses", [])))
     if fallback and used_fallback:
         first.append(f"Where the primary model could not be fitted ({', '.join(used_fallback)}), "
                      + _model_sentence(fallback, pooling["level"], cite) + " took its place.")
@@ -157,7 +165,8 @@ def methods(config: dict, details: dict | None = None) -> Methods:
     first.append(
         f"Heterogeneity is reported as τ² and I² (computed from τ² as metafor does) {cite('i2')} with the test of "
         "τ² = 0: Cochran's Q for the inverse-variance models, the likelihood-ratio test for the GLMM; "
-        f"a prediction interval gives the proportion expected in a new study {cite('pi')}."
+        f"a prediction interval gives the proportion expected in a new study {cite('pi')} (t distribution with "
+        "k - 1 degrees of freedom, as meta 8 computes it; shown from 3 studies)."
     )
     first.extend(_models_used(details))
     fitted = [a for a in map(primary_analysis, entries(details)) if a is not None]
