@@ -23,7 +23,8 @@ from metafor_reference import (
 )
 from trialmeta.pool.control import FitControl
 from trialmeta.pool.effects import back_transform, proportion_effects
-from trialmeta.pool.models import METHODS, GLMMFitError, MetaResult, fit_glmm, fit_meta
+from trialmeta.pool.glmm import GLMMFitError, fit_glmm
+from trialmeta.pool.models import METHODS, MetaResult, fit_meta
 
 FITS = reference()["fits"]
 GLMM = reference()["glmm"]

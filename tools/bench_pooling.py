@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from trialmeta.pool.effects import MEASURES, proportion_effects
-from trialmeta.pool.models import METHODS, fit_glmm, fit_meta
+from trialmeta.pool.glmm import fit_glmm
+from trialmeta.pool.models import METHODS, fit_meta
 
 
 def simulate(k: int, seed: int = 20240611) -> tuple[np.ndarray, np.ndarray]:

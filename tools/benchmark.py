@@ -44,7 +44,8 @@ from trialmeta.pool.effects import MEASURES, proportion_effects  # noqa: E402
 from trialmeta.extract.evaluation import evaluate, evaluate_metadata, load_gold  # noqa: E402
 from trialmeta.extract.extraction import extract_paper  # noqa: E402
 from trialmeta.extract.lexicon import load_lexicon  # noqa: E402
-from trialmeta.pool.models import METHODS, fit_glmm, fit_meta  # noqa: E402
+from trialmeta.pool.glmm import fit_glmm  # noqa: E402
+from trialmeta.pool.models import METHODS, fit_meta  # noqa: E402
 from trialmeta.pool.sensitivity import cumulative, egger_test, leave_one_out, trim_and_fill  # noqa: E402
 
 TARGETS = {

@@ -53,7 +53,8 @@ from trialmeta.pool.effects import EffectSizes, back_transform, proportion_effec
 from trialmeta.pool.itt import ITT_SUBGROUP, enrolled_denominators, itt_entry
 from trialmeta.harmonise.duplicates import single_reports
 from trialmeta.harmonise.table import poolable
-from trialmeta.pool.models import GLMMFitError, MetaResult, fit_glmm, fit_meta, model_name
+from trialmeta.pool.glmm import GLMMFitError, fit_glmm
+from trialmeta.pool.models import MetaResult, fit_meta, model_name
 from trialmeta.pool.survival import RELAPSE_LABELS, pool_landmarks, relapse_proportions
 from trialmeta.pool.sensitivity import (
     cumulative, egger_test, influence_diagnostics, leave_one_out, meta_regression, subgroup_analysis, trim_and_fill,
