@@ -387,3 +387,19 @@ def test_survival_of_one_is_named_and_its_interval_contains_it():
     # without the imputation the same study is excluded, not moved
     _, default = pool_landmark(_frame(rows), _studies(["L1", "L2"]), pooling, "os", 12)
     assert [x["study"] for x in default["excluded"]] == ["L1"]
+
+
+def test_a_landmark_with_one_study_shows_the_study_and_pools_nothing():
+    # Issue 17: k = 1 is shown, not pooled (no tau2, I², Q or prediction interval; meta does the same).
+    # The study's interval is its own Wald interval on the log(-log S) scale, whatever the analysis.
+    rows = [{"study": "S00", "endpoint": "os", "landmark_months": 12, "estimate": 0.6, "ci_low": 0.4, "ci_high": 0.8,
+             "se": None, "total": 30}]
+    out_rows, entry = pool_landmark(_frame(rows), _studies(["S00"]), {"level": 0.95, "analyses": ALL_FITS}, "os", 12)
+    yi, vi = entry["studies"][0]["yi"], entry["studies"][0]["vi"]
+    half = 1.959963984540054 * np.sqrt(vi)
+    low, high = np.exp(-np.exp(yi + half)), np.exp(-np.exp(yi - half))  # S decreases in y
+    assert out_rows
+    for row in out_rows:
+        assert row["model"] == "single study, not pooled (its own interval)" and row["k"] == 1
+        assert all(row[key] is None for key in ("tau2", "i2", "q", "pi_low", "pi_high"))
+        assert_close([row["estimate"], row["ci_low"], row["ci_high"]], [np.exp(-np.exp(yi)), low, high], 1e-12, "own")

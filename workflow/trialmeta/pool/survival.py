@@ -40,6 +40,7 @@ with its reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -331,6 +332,10 @@ def _back(fit: MetaResult, incidence: bool) -> dict:
     }
 
 
+# the model of a landmark "pool" of one study: the study itself, on the log(-log S) scale it was read on
+SINGLE_STUDY_LANDMARK = "single study, not pooled (its own interval)"
+
+
 def _fits(usable: list, analyses: list[dict], level: float, incidence: bool, what: dict, n_total_of) -> tuple[list, list, list]:
     """pooled.csv rows, results.json analyses and the primary weights of `analyses` over `usable`."""
     yi = np.array([e.yi for _, e in usable])
@@ -342,6 +347,12 @@ def _fits(usable: list, analyses: list[dict], level: float, incidence: bool, wha
     for index, spec in enumerate(analyses):
         fit = pool(yi, vi, MEASURE, spec["method"], spec["ci_method"], level, FitControl())
         back = _back(fit, incidence)
+        if fit.k == 1:
+            # the study's own Wald interval on the log(-log S) scale, whatever the analysis: with one
+            # study a t- or Knapp-Hartung interval has no degrees of freedom
+            half = stats.norm.isf((1 - level) / 2) * float(np.sqrt(vi[0]))
+            own = SimpleNamespace(estimate=yi[0], ci_low=yi[0] - half, ci_high=yi[0] + half, pi_low=np.nan, pi_high=np.nan)
+            back = {**_back(own, incidence), "pi_low": None, "pi_high": None}
         row = {
             **what, "measure": MEASURE, "method": spec["method"], "ci_method": spec["ci_method"],
             "k": fit.k, "n_total": n_total, **back,
@@ -350,6 +361,12 @@ def _fits(usable: list, analyses: list[dict], level: float, incidence: bool, wha
             # the model in words and its flags, as every pooled row (trialmeta.pool.pooling)
             "model": model_name(spec["method"], MEASURE, fit.ci_method), "flags": "",
         }
+        if fit.k == 1:
+            # one study is shown, not pooled (as meta does): its own estimate and interval, no
+            # heterogeneity or prediction interval, and a model name that says so
+            row.update({key: None for key in ("pi_low", "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high",
+                                              "i2", "h2", "q", "q_p")},
+                       model=SINGLE_STUDY_LANDMARK, flags=SINGLE_STUDY_LANDMARK)
         rows.append(row)
         analysis_notes = list(fit.notes)
         if len(known) < len(totals):
@@ -358,7 +375,7 @@ def _fits(usable: list, analyses: list[dict], level: float, incidence: bool, wha
             **{k: v for k, v in row.items() if k not in back},
             **{f"{k}_prop": v for k, v in back.items()},
             "estimate_yi": fit.estimate, "se_yi": fit.se,
-            "primary": index == 0, "notes": analysis_notes, "flags": [],
+            "primary": index == 0, "notes": analysis_notes, "flags": [row["flags"]] if row["flags"] else [],
         })
         if index == 0:
             weights = fit.weights
