@@ -338,3 +338,76 @@ def test_an_opening_group_named_evaluable_after_its_noun_is_the_evaluable_cohort
             "Of the 96 patients in the efficacy-evaluable set, the complete response rate was 30% (95% CI, 21-40).")
     cr = chosen(tmp_path, text)[("cr_cri", None)]
     assert (cr["total"], cr["estimate"]) == (96, pytest.approx(0.30))
+
+
+# -- binding and cohort forms taught by the corpus (2026-12-02, second pass) --
+
+def test_a_value_that_completes_the_phrase_before_it_is_that_phrases(tmp_path):
+    # the percentage after "was" belongs to the overall response, not to the CR phrase after "with"
+    text = ("Adults with lymphoma were treated; 50 patients received the drug. The overall response rate at "
+            "3 months was 64.0% with a complete response rate of 38.0%.")
+    values = chosen(tmp_path, text)
+    assert values[("cr_cri", None)]["estimate"] == pytest.approx(0.38)
+
+
+def test_a_share_of_patients_achieving_an_endpoint_is_that_endpoints(tmp_path):
+    text = ("Forty patients with myeloma received the cells. Responses were seen in most: an overall "
+            "response rate of 92%, with 61% of all treated patients achieving a complete response.")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["estimate"] == pytest.approx(0.61)
+
+
+def test_counted_subjects_with_other_verbs_are_no_values_of_the_endpoint_before(tmp_path):
+    text = (ALL + "In total, 30 patients received the cells. Twenty-four (80%) reached CR/CR with "
+            "incomplete count recovery, 3 (10%) had progressive disease and 3 (10%) "
+            "dropped out before assessment.")
+    value = chosen(tmp_path, text)[("cr_cri", None)]
+    assert (value["events"], value["estimate"]) == (24, pytest.approx(0.80))
+
+
+def test_a_with_clause_before_an_achievement_is_no_baseline(tmp_path):
+    text = (ALL + "Data of 25 patients were reviewed. A total of 20 patients (80.0%), including 9 (36.0%) "
+            "with a high marrow burden, achieved morphologic CR.")
+    assert chosen(tmp_path, text)[("cr_cri", None)]["events"] == 20
+
+
+def test_a_value_in_brackets_belongs_to_the_word_before_the_bracket(tmp_path):
+    # "fatigue (31.0%)": neither the fatigue nor the fever value is a CRS value
+    text = ("Eighty patients with lymphoma were treated. Frequent adverse events were cytokine release "
+            "syndrome (45.0%), fatigue (31.0%) and fever (22.5%).")
+    values = chosen(tmp_path, text)
+    assert values[("crs_any", None)]["estimate"] == pytest.approx(0.45)
+    record = extract_paper(str(tmp_path / "paper.txt"), LEXICON)
+    assert [round(c["estimate"], 3) for c in record["candidates"] if c["endpoint"] == "crs_any"] == [0.45]
+
+
+@pytest.mark.parametrize(
+    "text, endpoint, total",
+    [
+        # a capital N after the patients it sizes is the study's size
+        ("We give updated results in adults with lymphoma (N = 140; median follow-up 20 months).", "n_enrolled", 140),
+        ("This registry study describes a cohort of 96 patients receiving the drug at 20 centres.", "n_enrolled", 96),
+        ("Close to half (47%) of 1200 total recipients were over 65 years.", "n_treated", 1200),
+    ],
+)
+def test_study_sizes_stated_in_passing(tmp_path, text, endpoint, total):
+    assert chosen(tmp_path, text)[(endpoint, None)]["total"] == total
+
+
+def test_an_opening_group_with_a_bracketed_abbreviation_sizes_its_values(tmp_path):
+    text = ("Patients with lymphoma (N = 150) were treated. Of 110 measurable residual disease (MRD)-evaluable "
+            "patients, 40.0% had MRD negativity.")
+    value = chosen(tmp_path, text)[("mrd_neg", None)]
+    assert (value["total"], value["cohort_kind"]) == (110, "evaluable")
+
+
+def test_a_sentence_whose_subject_is_a_smaller_treated_group_speaks_of_that_group(tmp_path):
+    text = ("Among 120 patients who received the drug, responses were assessed at day 28. Fifteen patients "
+            "received the drug as third-line therapy, with CR/CRi achieved in 20%.")
+    assert ("cr_cri", None) not in chosen(tmp_path, text)
+
+
+def test_a_sustained_share_after_the_headline_is_a_part_of_it(tmp_path):
+    text = ("Seventy patients with myeloma received the cells. In the 50 patients evaluable for MRD, 90% "
+            "reached MRD negativity, which was sustained beyond 6 months in 40% and beyond 12 months in 20%.")
+    value = chosen(tmp_path, text)[("mrd_neg", None)]
+    assert (value["estimate"], value["total"]) == (pytest.approx(0.90), 50)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from trialmeta.extract.mentions import Mention
-from trialmeta.extract.numbers import EVENT_VERB, PATIENT_NOUN, Landmark, Quantity, find_landmarks
+from trialmeta.extract.numbers import EVENT_VERB, INT_WORD, PATIENT_NOUN, Landmark, Quantity, find_landmarks
 
 # Following phrases are further from a percentage's meaning than preceding
 # ones ("OS was 80%"), so their distance counts more.
@@ -65,6 +65,27 @@ _TIGHT_GAP = re.compile(
     re.I,
 )
 _VERB_AFTER = re.compile(rf"\s*(?:{PATIENT_NOUN}\s+)?{EVENT_VERB}", re.I)
+# "72% of the patients achieving CR", "40% of patients who developed CRS": a share of patients whose
+# event is what follows, not what precedes ("the ORR was 100%, with 72% of the patients achieving CR")
+_SHARE_VERB_AFTER = re.compile(
+    rf"\s*of\s+(?:the\s+|all\s+|these\s+)?(?:[\w-]+\s+)?{PATIENT_NOUN}\s+(?:who\s+)?"
+    rf"(?:{EVENT_VERB}|achieving|attaining|reaching|having|developing|experiencing|showing|converting)",
+    re.I,
+)
+# A count that is the subject of its own verb ("2 (4%) progressed", "4 (9%) were unevaluable"), not the
+# object of a preposition ("CRS occurred in 10 (50%) patients")
+_SUBJECT_VERB_AFTER = re.compile(rf"\s*(?:{PATIENT_NOUN}\s+)?(?:were|was|had|has|have|[a-z]+ed)\b", re.I)
+_OBJECT_BEFORE = re.compile(r"\b(?:in|among|of|for|to|with|by|than)\s+(?:a\s+total\s+of\s+|only\s+|the\s+)?$", re.I)
+# A value that opens a bracket right after a word, and the gap from the phrase that then owns it
+_OPENS_BRACKET = re.compile(r"\b([A-Za-z][\w-]*)\s*\(\s*$")
+_BRACKET_GAP = re.compile(r"(?:\s+(?:rates?|incidences?|events?|in\s+all|overall))?\s*\(\s*", re.I)
+# A value that completes the phrase before it: "the ORR at 1 month was 58.0%", "a CR rate of 41.9%",
+# "CRS: 40%". The phrase after it does not take it ("58.0% with a complete response rate of 41.9%").
+_PREDICATE_GAP = re.compile(
+    r"[^;%()]{0,40}?\b(?:was|were|is|are|of|reached|totall?ed|amounted\s+to)\s*"
+    r"(?:only\s+|about\s+|approximately\s+|nearly\s+|around\s+)?|\s*(?:\([^()]{0,40}\)\s*)?[:=]\s*",
+    re.I,
+)
 _OF_GAP = re.compile(r"\s+of\s+", re.I)
 _STATEMENT_END = re.compile(r";|\brespectively\b", re.I)
 # How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
@@ -124,12 +145,26 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
                 if quantity.start < m.start <= quantity.end + _SUBJECT_REACH
                 and not any(quantity.end <= q.start < m.start for q in quantities)
             ]
-        if quantity.form in ("count_percent", "count_percent_ci", "fraction_percent", "percent_fraction", "all_n") \
-                and _VERB_AFTER.match(sentence, quantity.end):
+        counted = quantity.form in ("count_percent", "count_percent_ci", "fraction_percent", "percent_fraction", "all_n")
+        if counted and (_VERB_AFTER.match(sentence, quantity.end) or (
+                _SUBJECT_VERB_AFTER.match(sentence, quantity.end) and not _OBJECT_BEFORE.search(sentence, 0, quantity.start))):
             # "27 (30%) had a CRp": a counted subject's event is what its verb names, after it
             named = [m for m in usable if quantity.end < m.start <= quantity.end + _SUBJECT_REACH
                      and not any(quantity.end <= q.start < m.start for q in quantities)]
+            if not named and not _VERB_AFTER.match(sentence, quantity.end):
+                # "Forty (87%) achieved CR, 2 (4%) progressed": a subject whose verb names no endpoint
+                # reports an event outside the lexicon, not a value of the endpoint named before it
+                continue
             usable = named or usable
+        elif quantity.form in ("percent", "percent_ci", "percent_n") and _SHARE_VERB_AFTER.match(sentence, quantity.end):
+            named = [m for m in usable if quantity.end < m.start <= quantity.end + 2 * _SUBJECT_REACH
+                     and not any(quantity.end <= q.start < m.start for q in quantities)]
+            usable = named or usable
+        opened = _OPENS_BRACKET.search(sentence, 0, quantity.start)
+        if opened and not re.fullmatch(rf"(?:{INT_WORD}|{PATIENT_NOUN}|total|overall|all|respectively)", opened.group(1), re.I):
+            # "cytokine release syndrome (51.0%), pyrexia (24.8%)": a value in brackets belongs to the
+            # phrase right before the bracket, and to no endpoint when that phrase is none
+            usable = [m for m in usable if m.end <= quantity.start and _BRACKET_GAP.fullmatch(sentence[m.end : quantity.start])]
         if not usable:
             continue
         tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]
@@ -142,7 +177,14 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
                 return _q.start - m.end
             return (m.start - _q.end) * FOLLOWING_DISTANCE_WEIGHT
 
-        best = tight[0] if tight else min(usable, key=distance)
+        # the phrase a value completes as its predicate, with no other value or phrase between them
+        predicate = [
+            m for m in usable
+            if m.end <= quantity.start and _PREDICATE_GAP.fullmatch(sentence[m.end : quantity.start])
+            and not any(m.end <= q.start < quantity.start and q.form != "duration" for q in quantities)
+            and not any(m.end <= o.start < quantity.start for o in mentions if o is not m)
+        ]
+        best = tight[0] if tight else predicate[-1] if predicate else min(usable, key=distance)
         timed = kinds[best.endpoint] == "survival" or (best.endpoint in at_landmark and quantity.events is None)
         landmark = _landmark_for(sentence, landmarks, quantity, best) if timed else ()
         pairs.append((quantity, best, landmark, best.start > quantity.start))

@@ -45,6 +45,14 @@ from trialmeta.extract.numbers import Quantity, find_quantities, split_sentences
 from trialmeta.extract.reading import Passage
 
 
+# A verb right before an endpoint phrase makes it an outcome ("... achieved morphological CR"), whatever
+# a "with" clause earlier in the sentence says about the patients.
+_OUTCOME_VERB_BEFORE = re.compile(
+    r"\b(?:achieved|attained|reached|obtained|developed|experienced|went\s+into|entered)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$",
+    re.I,
+)
+
+
 def _candidate_values(quantity: Quantity, kind: str) -> dict | None:
     """events/total/estimate/ci/se for an endpoint of `kind` from one quantity."""
     pct = quantity.percent
@@ -118,8 +126,9 @@ def candidates_from_sentence(
             flags.append("approximate")
         if quantity.percent is not None and is_threshold(sentence, quantity, lexicon):
             flags.append("threshold")
-        if mention_after and re.search(r"\b(?:with|who had|including)\b", sentence[quantity.end : mention.start], re.I):
-            flags.append("baseline")
+        if (mention_after and re.search(r"\b(?:with|who had|including)\b", sentence[quantity.end : mention.start], re.I)
+                and not _OUTCOME_VERB_BEFORE.search(sentence, 0, mention.start)):
+            flags.append("baseline")  # "14 patients with prior CR", not "25 (83%), including 13 with ..., achieved CR"
         if baseline_after is not None and baseline_after.match(sentence[mention.end : mention.end + 60].lstrip()):
             flags.append("baseline")  # "in CR with detectable MRD": the state at entry
         grade_number = None

@@ -111,6 +111,13 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
                 rf"\b{adjective}\s+{_PATIENTS}\s*\(\s*n\s*=\s*(?P<m>\d+)\s*\)",
                 re.I,
             )
+    if "treated_nouns" in cue:
+        patterns["treated:noun"] = re.compile(rf"{count}\s+{cue['treated_nouns']}\b", re.I)
+    if "enrolled_size" in cue:
+        # placeholders, so that the lexicon says where the count and the patients stand
+        pieces = cue["enrolled_size"].replace("{PATIENTS}", PATIENT_NOUN).split("{COUNT}")
+        sized = pieces[0] + "".join(count.replace("?P<n>", f"?P<n{i}>") + piece for i, piece in enumerate(pieces[1:], 1))
+        patterns["enrolled:size"] = re.compile(sized, re.I)
     if "evaluable_adjectives" in cue:
         patterns["evaluable:adjective"] = re.compile(
             rf"{count}\s+(?:[\w-]+\s+){{0,2}}?(?:{PATIENT_NOUN}\s+)?(?:were\s+|was\s+)?{cue['evaluable_adjectives']}\b(?!\s+for\s+safety)|"
@@ -123,7 +130,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     # a sentence that opens by naming the group it reports on: "Of the 16 eligible patients, ...",
     # "Among 61 MRD-evaluable patients", "In the efficacy-evaluable set (n = 23)"
     patterns["lead"] = re.compile(
-        rf"^\W*(?:of|among|in|for)\s+(?:the\s+|all\s+|these\s+)?(?:(?P<n>{INT_WORD})\s+(?P<words>(?:[\w/–‐-]+\s+){{0,3}}?){PATIENT_NOUN}\b"
+        rf"^\W*(?:of|among|in|for)\s+(?:the\s+|all\s+|these\s+)?(?:(?P<n>{INT_WORD})\s+(?P<words>(?:[\w/–‐-]+\s+|\([\w-]+\)[\w/–‐-]*\s+){{0,4}}?){PATIENT_NOUN}\b"
         rf"|(?P<words2>[\w -]{{0,40}}?){_PATIENTS}\s*\(\s*n\s*=\s*(?P<m>\d+)\s*\))",
         re.I,
     )
@@ -148,6 +155,13 @@ class CohortCount:
     rule: str
 
 
+def _count_group(m: re.Match) -> str:
+    """The group holding a statement's count: `n`, or `m` in a pattern's second form, or `n1`, `n2`, ...
+    in the lexicon's own `enrolled_size` forms."""
+    return next(name for name, value in m.groupdict().items()
+                if value and (name in ("n", "m") or (name[0] == "n" and name[1:].isdigit())))
+
+
 def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
     """Every cohort size `sentence` states, in text order.
 
@@ -164,15 +178,14 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
         if name.count(":") != 1:  # the statements; the other patterns are cues
             continue
         for m in pattern.finditer(sentence):
-            group = "n" if m.group("n") else "m"
-            matches.append((m.start(group), m.end() - m.start(), name, m))
+            matches.append((m.start(_count_group(m)), m.end() - m.start(), name, m))
     found: list[CohortCount] = []
     claimed: set[int] = set()
     # one count, one statement: the tightest statement around a count says what it is, except that
     # a verb naming the count as its object says it first ("the trial included 145 evaluable patients")
     for start, _, name, m in sorted(matches, key=lambda item: (item[0], not item[2].endswith(":object"), item[1])):
         kind, rule = name.split(":")
-        group = "n" if m.group("n") else "m"
+        group = _count_group(m)
         if start in claimed or patterns["subset_before"].search(sentence[max(0, start - 20) : start]):
             continue
         if rule != "subject" and re.match(r"\s+(?:out\s+)?of\s+(?:the\s+)?\d|\s*/\s*\d", sentence[m.end(group) :]):
@@ -187,13 +200,17 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
             continue
         claimed.add(start)
         found.append(CohortCount(kind, n, start, m.end(), f"cohort:{kind}_{rule}"))
-        if rule == "subject" and kind == "treated" and m.group("of"):
+        if rule == "subject" and kind == "treated" and m.groupdict().get("of"):
             # "Fifteen out of 19 enrolled patients completed the infusion": the 19 were enrolled
             try:
                 found.append(CohortCount("enrolled", parse_int(m.group("of")), m.start("of"), m.end(), "cohort:enrolled_of_treated"))
             except ValueError:
                 pass
     return sorted(found, key=lambda c: c.start)
+
+
+# What may stand before a sentence's subject count: "A total of", "Overall,", "In this study,"
+_SUBJECT_START = re.compile(r"\W*(?:(?:overall|in total|in all|in (?:this|the|our) (?:study|trial|cohort)),?\s+)?(?:a\s+total\s+of\s+)?", re.I)
 
 
 @dataclass(frozen=True)
@@ -211,6 +228,11 @@ def sentence_cohort(sentence: str, lexicon: Lexicon) -> SentenceCohort | None:
     patterns = _patterns(lexicon)
     m = patterns["lead"].match(sentence)
     if not m:
+        # "Twenty patients received X as second salvage, with CR in 25%": a sentence whose subject is
+        # a treated (or enrolled) group speaks of that group
+        subject = next((c for c in cohort_counts(sentence, lexicon) if c.rule.endswith("_subject")), None)
+        if subject is not None and _SUBJECT_START.fullmatch(sentence[: subject.start]):
+            return SentenceCohort(subject.n, subject.kind)
         return None
     words = m.group("words") or m.group("words2") or ""
     # "Of the 100 patients in the efficacy-evaluable population, ...": the words up to the comma say it too
