@@ -411,3 +411,12 @@ def test_a_sustained_share_after_the_headline_is_a_part_of_it(tmp_path):
             "reached MRD negativity, which was sustained beyond 6 months in 40% and beyond 12 months in 20%.")
     value = chosen(tmp_path, text)[("mrd_neg", None)]
     assert (value["estimate"], value["total"]) == (pytest.approx(0.90), 50)
+
+
+def test_a_paragraph_reporting_its_parts_in_turn_keeps_each_parts_values_apart(tmp_path):
+    text = ("Seventy patients were treated (leukemia, n = 40; lymphoma, n = 30). Among children with leukemia, "
+            "the CR rate was 80%. Their 12-month OS rate was 70%. Among adults with lymphoma, the CR rate "
+            "was 45%. The 6-month OS rate was 60%. Grade 3 or higher CRS occurred in 10% of all patients.")
+    values = chosen(tmp_path, text)
+    assert ("os", 12) not in values and ("os", 6) not in values and ("cr_cri", None) not in values
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.10)

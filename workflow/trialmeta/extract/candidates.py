@@ -309,6 +309,10 @@ def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], s
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 
 
+# Words that bring a paragraph back to the whole cohort after it reported its parts in turn
+_WHOLE_COHORT = re.compile(r"\b(?:all|entire|whole|overall)\s+(?:(?:[\w-]+\s+)?(?:patients|cohort|population|participants)|of\s+them)\b|^\W*(?:overall|in\s+total),", re.I)
+
+
 def _opens_with_part(sentence: str, lexicon: Lexicon) -> bool:
     """Whether a sentence opens by naming a described part of the cohort ("Among adults with
     lymphoma, ..."): its values are that part's. The reach is this sentence only: carried to the
@@ -331,7 +335,13 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
             continue
         stated = set(N_EQUALS.findall(passage.text))
         passage_n = int(stated.pop()) if len(stated) == 1 else None
-        for start, end in split_sentences(passage.text):
+        spans = split_sentences(passage.text)
+        # A paragraph that reports two or more parts in turn ("Among patients with ALL, ... . Among
+        # adults with NHL, ..."): the sentences after a part's opening are that part's too, until one
+        # speaks of the whole cohort again
+        parts_in_turn = sum(_opens_with_part(passage.text[a:b], lexicon) for a, b in spans) >= 2
+        in_part = False
+        for start, end in spans:
             sentence = passage.text[start:end]
 
             def locate(s, e, _start=start, _passage=passage):
@@ -339,7 +349,9 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
 
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
             lead = sentence_cohort(sentence, lexicon)
-            if _opens_with_part(sentence, lexicon):
+            opens_part = _opens_with_part(sentence, lexicon)
+            in_part = parts_in_turn and (opens_part or (in_part and lead is None and not _WHOLE_COHORT.search(sentence)))
+            if opens_part or in_part:
                 found = [c if c.cohort_kind or "subgroup" in c.context else replace(c, context=(*c.context, "subgroup"))
                          for c in found]
             out.extend(
