@@ -8,6 +8,7 @@ check what a reader sees (which rows, which labels, how many diamonds), not pixe
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import pytest
@@ -146,8 +147,23 @@ def diamonds(ax) -> list[Polygon]:
     return [p for p in ax.patches if isinstance(p, Polygon)]
 
 
-def squares(ax) -> list:
-    return [line for line in ax.lines if line.get_marker() == "s"]
+class Square(NamedTuple):
+    """One study square of a forest (drawn as one scatter per figure), read like a Line2D marker."""
+
+    x: float
+    y: float
+    side: float
+
+    def get_xdata(self):
+        return [self.x]
+
+    def get_markersize(self):
+        return self.side
+
+
+def squares(ax) -> list[Square]:
+    return [Square(x, y, size ** 0.5) for c in ax.collections if c.get_gid() == "forest-s"
+            for (x, y), size in zip(c.get_offsets(), c.get_sizes())]
 
 
 def test_forest_rows_labels_counts_and_two_diamonds_when_common_effect_is_configured():
@@ -399,3 +415,20 @@ def test_png_pixels_are_capped_whatever_the_study_count_and_small_figures_stay_a
     with Image.open(png) as image:
         assert image.width * image.height <= style.PNG_PIXEL_BUDGET
         assert image.height > 3000  # still 130 dpi or so: every row readable
+
+
+def test_studies_excluded_for_one_reason_share_a_row_and_none_is_left_out():
+    # a landmark forest of 19 studies at 200 papers listed 120 studies reporting another landmark, a row each
+    entry = {"excluded": [{"study": f"S{i}", "reason": "reports at 12 months"} for i in range(3)]
+             + [{"study": "T", "reason": "same trial as S0"}]}
+    labels = [row.label for row in forest.excluded_rows(entry, "Excluded")]
+    assert labels == ["Excluded (reports at 12 months), 3 studies: S0, S1, S2", "Excluded: T (same trial as S0)"]
+
+
+def test_a_large_forest_is_written_byte_identical_twice(tmp_path):
+    entry = contract_entry()
+    entry["studies"] = [{**entry["studies"][i % 5], "study": f"S{i}"} for i in range(60)]
+    for run in ("a", "b"):
+        style.save_figure(forest.forest_figure(entry), str(tmp_path / f"{run}.png"), str(tmp_path / f"{run}.svg"))
+    for ext in ("png", "svg"):
+        assert (tmp_path / f"a.{ext}").read_bytes() == (tmp_path / f"b.{ext}").read_bytes()

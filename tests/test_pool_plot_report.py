@@ -67,7 +67,7 @@ def test_forest_has_a_row_per_study_a_diamond_and_readable_labels(tables):
     labels = [t.get_text() for t in left.texts]
     assert "Trial A (2020)" in labels and "Trial C" in labels and "0/9" in labels
     assert sum(isinstance(p, Polygon) for p in plot.patches) == 1
-    squares = [line for line in plot.lines if line.get_marker() == "s"]
+    squares = [xy for c in plot.collections if c.get_gid() == "forest-s" for xy in c.get_offsets()]  # one scatter
     assert len(squares) == 4
     assert any(t.get_text().startswith("Heterogeneity: I² =") for t in left.texts)
 

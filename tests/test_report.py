@@ -233,3 +233,25 @@ def test_methods_do_not_credit_the_fallback_for_an_exact_row_and_say_the_glmm_us
     assert "Where the primary model could not be fitted" not in body
     assert "exact Clopper-Pearson of summed counts" in body
     assert "With fewer than 10 studies (pooling.glmm_t_below_k) the GLMM's intervals used the t distribution" in body
+
+
+def test_an_svg_too_large_to_embed_is_linked_whatever_the_study_count(figures, monkeypatch):
+    # a landmark forest of 19 studies listing 170 excluded ones was a 1.1 MB SVG: the report
+    # embedding eight such figures reached 11.8 MB at 200 studies
+    from trialmeta.report import page
+
+    monkeypatch.setattr(page, "EMBED_MAX_BYTES", min(Path(p).stat().st_size for p in figures.values()) - 1)
+    empty = pd.DataFrame(columns=["paper", "stage", "error_kind", "message"])
+    studies = pd.DataFrame({"study": ["Alpha", "Beta"], "year": [2019, 2020]})
+    report_dir = str(next(iter(figures.values())).parent.parent)
+
+    def report_html(figures):
+        return build_report(endpoint_table(), studies, pooled_table(), pd.DataFrame(columns=["paper", "check"]), empty,
+                            details(), figures, CONFIG, report_dir=report_dir)
+
+    html = report_html(figures)
+    assert "data:image/svg+xml;base64," not in html
+    assert html.count("(not embedded: its SVG is") == len(figures)
+    monkeypatch.setattr(page, "EMBED_MAX_BYTES", 10**9)
+    monkeypatch.setattr(page, "EMBED_BUDGET_BYTES", 0)
+    assert report_html(figures).count("(not embedded: the figures embedded above reach") == len(figures)

@@ -21,6 +21,7 @@ import textwrap
 from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection
 from matplotlib.patches import Polygon
 
 from trialmeta.figures.labels import (
@@ -154,9 +155,18 @@ def forest_rows(entry: dict) -> list[Row]:
     return rows
 
 
-def excluded_rows(entry: dict) -> list[Row]:
-    """Studies that reported the endpoint but are not pooled, with why: the pool's k is never silently short."""
-    return [Row("text", f"Not pooled: {e['study']} ({e['reason']})", small=True) for e in entry.get("excluded", [])]
+def excluded_rows(entry: dict, prefix: str = "Not pooled") -> list[Row]:
+    """Studies that reported the endpoint but are not pooled, with why: the pool's k is never silently short.
+
+    Studies sharing a reason share one row (wrapped to the figure's width): a landmark forest of 19
+    studies at 200 papers listed 120 studies that report another landmark, one row each.
+    """
+    by_reason: dict[str, list[str]] = {}
+    for excluded in entry.get("excluded", []):
+        by_reason.setdefault(excluded["reason"], []).append(excluded["study"])
+    return [Row("text", f"{prefix}: {studies[0]} ({reason})" if len(studies) == 1
+                else f"{prefix} ({reason}), {len(studies)} studies: {', '.join(studies)}", small=True)
+            for reason, studies in by_reason.items()]
 
 
 def ci_header(entry: dict) -> str:
@@ -235,15 +245,33 @@ def _all_studies_row(entry: dict) -> list[Row]:
     )]
 
 
-def _clipped_interval(ax, low, high, y, colour, lw=1.0) -> None:
-    """A CI line; a limit beyond [0, 1] (a reported survival CI past 100%) ends in an arrow."""
+def _clipped_interval(ax, low, high, y, colour, segments: list | None = None) -> None:
+    """A CI line; a limit beyond [0, 1] (a reported survival CI past 100%) ends in an arrow.
+
+    With `segments`, the line is appended there (drawn later as one LineCollection) instead of
+    being its own Line2D: a forest of 200 studies drew 400 artists where one does.
+    """
     if low is None or high is None:
         return
     left, right = max(low, 0.0), min(high, 1.0)
-    ax.plot([left, right], [y, y], color=colour, lw=lw, solid_capstyle="butt")
+    if segments is None:
+        ax.plot([left, right], [y, y], color=colour, lw=1.0, solid_capstyle="butt")
+    else:
+        segments.append([(left, y), (right, y)])
     for limit, edge, marker in ((low, 0.0, "<"), (high, 1.0, ">")):
         if (limit < edge) if edge == 0.0 else (limit > edge):
             ax.plot(edge, y, marker=marker, ms=4, color=colour, ls="none")
+
+
+def _draw_points(ax, points: list[tuple], marker: str) -> None:
+    """(x, y, side in points, colour) markers as one scatter, sized as plot(ms=side) draws them.
+
+    The collection's gid is "forest-<marker>" (forest-s: study squares, forest-o: refit points).
+    """
+    if points:
+        xs, ys, sides, colours = zip(*points)
+        ax.scatter(xs, ys, s=[side ** 2 for side in sides], c=list(colours), marker=marker, linewidths=1.0,
+                   edgecolors="face", zorder=2.1, gid=f"forest-{marker}")
 
 
 def draw_rows(ax_left, ax_plot, ax_right, rows: list[Row], columns: Columns, title: str,
@@ -252,6 +280,10 @@ def draw_rows(ax_left, ax_plot, ax_right, rows: list[Row], columns: Columns, tit
     n = len(rows)
     weights = [r.weight for r in rows if r.kind == "study" and r.weight]
     max_weight = max(weights) if weights else 1.0
+    # CI lines and markers of all rows are drawn as one collection each (after the loop)
+    segments: list = []
+    squares: list[tuple] = []
+    circles: list[tuple] = []
     for index, row in enumerate(rows):
         y = n - 1 - index
         weight = "bold" if row.bold else "normal"
@@ -265,13 +297,13 @@ def draw_rows(ax_left, ax_plot, ax_right, rows: list[Row], columns: Columns, tit
         if row.right2:
             ax_right.text(1.0, y, row.right2, va="center", ha="right", fontweight=weight)
         if row.kind == "study" and row.estimate is not None:
-            _clipped_interval(ax_plot, row.low, row.high, y, COLOURS["interval"])
+            _clipped_interval(ax_plot, row.low, row.high, y, COLOURS["interval"], segments)
             # marker area proportional to weight, as metafor's forest()
             side = max(3.0, 11.0 * math.sqrt((row.weight or 0.0) / max_weight))
-            ax_plot.plot(row.estimate, y, marker="s", ms=side, color=row.colour, ls="none")
+            squares.append((row.estimate, y, side, row.colour))
         elif row.kind == "point" and row.estimate is not None:
-            _clipped_interval(ax_plot, row.low, row.high, y, COLOURS["interval"])
-            ax_plot.plot(row.estimate, y, marker="o", ms=4, color=row.colour, ls="none")
+            _clipped_interval(ax_plot, row.low, row.high, y, COLOURS["interval"], segments)
+            circles.append((row.estimate, y, 4.0, row.colour))
         elif row.kind == "diamond" and row.estimate is not None:
             ax_plot.add_patch(Polygon(
                 [(row.low, y), (row.estimate, y + 0.38), (row.high, y), (row.estimate, y - 0.38)],
@@ -279,6 +311,11 @@ def draw_rows(ax_left, ax_plot, ax_right, rows: list[Row], columns: Columns, tit
             ))
         elif row.kind == "prediction" and row.low is not None:
             ax_plot.plot([row.low, row.high], [y, y], color=row.colour, lw=2.5, solid_capstyle="butt")
+    if segments:
+        ax_plot.add_collection(LineCollection(segments, colors=COLOURS["interval"], linewidths=1.0, capstyle="butt",
+                                              zorder=2))
+    _draw_points(ax_plot, squares, "s")
+    _draw_points(ax_plot, circles, "o")
     header_y = n - 0.2
     for ax, x, ha, text in (
         (ax_left, 0.0, "left", columns.label), (ax_left, 1.0, "right", columns.count),
@@ -383,8 +420,7 @@ def landmark_rows(entry: dict) -> list[Row]:
     else:
         rows.extend(study_rows(entry["studies"]))
         rows.extend(pooled_rows(entry))
-    for excluded in entry.get("excluded", []):
-        rows.append(Row("text", f"Excluded: {excluded['study']} ({excluded['reason']})", small=True))
+    rows.extend(excluded_rows(entry, "Excluded"))
     return rows
 
 

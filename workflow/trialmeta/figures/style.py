@@ -80,6 +80,9 @@ def not_estimable_figure(title: str, reason: str):
 PNG_DPI = 300
 PNG_PIXEL_BUDGET = 8_000_000
 PNG_MIN_DPI = 72
+# zlib level of the PNGs: 3 writes a 200-study forest in half the time of PIL's default 6, and
+# the file is no larger (figures are flat colour)
+PNG_COMPRESS_LEVEL = 3
 
 
 def png_dpi(fig) -> int:
@@ -91,6 +94,6 @@ def png_dpi(fig) -> int:
 
 def save_figure(fig, png_path: str, svg_path: str) -> None:
     with plt.rc_context(STYLE):
-        fig.savefig(png_path, dpi=png_dpi(fig), metadata=SAVE_METADATA["png"])
+        fig.savefig(png_path, dpi=png_dpi(fig), metadata=SAVE_METADATA["png"], pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
         fig.savefig(svg_path, metadata=SAVE_METADATA["svg"])
     plt.close(fig)

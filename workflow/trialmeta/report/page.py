@@ -1,6 +1,7 @@
 """The self-contained HTML report: it reads the pipeline's results, never refits.
 
-Figures are embedded as data URIs so the file opens offline; each number of
+Figures are embedded as data URIs so the file opens offline, except those too large
+to embed (see `_link_large`), which are shown from their SVGs beside the report; each number of
 the harmonised table carries its quote and page (click to show). The methods
 paragraphs come from `methods`. Apart from the run date
 in its header, the same inputs give the same report.
@@ -111,17 +112,24 @@ def _svg_width_px(path: Path) -> int:
     raise ValueError(f"{path}: the SVG root has no width in points")
 
 
+# Above this many studies an endpoint's figures are linked, not embedded: a forest of 200
+# studies is a few MB of SVG, and the report embedding all of them reached 60 MB.
+EMBED_MAX_STUDIES = 40
+# ... and so is any SVG larger than EMBED_MAX_BYTES (a landmark forest of 19 studies listing 170
+# studies excluded at that landmark was 1.1 MB; the Kaplan-Meier curves of 76 studies 1.8 MB), and
+# every SVG once the figures embedded so far reach EMBED_BUDGET_BYTES: at 200 studies eight such
+# SVGs made 10.2 of the report's 11.8 MB. Linked figures are the SVGs in results/figures/.
+EMBED_MAX_BYTES = 300_000
+EMBED_BUDGET_BYTES = 4_000_000
+
+
 @dataclass(frozen=True)
 class Linked:
     """A figure the report links to (its SVG beside the report) instead of embedding it."""
 
     path: Path
     href: str
-
-
-# Above this many studies an endpoint's figures are linked, not embedded: a forest of 200
-# studies is a few MB of SVG, and the report embedding all of them reached 60 MB.
-EMBED_MAX_STUDIES = 40
+    why: str = f"more than {EMBED_MAX_STUDIES} studies"
 
 
 def _img(path: str | Path | Linked | None, alt: str) -> str:
@@ -131,8 +139,8 @@ def _img(path: str | Path | Linked | None, alt: str) -> str:
     figure is shown from its file, which must stay beside the report.
     """
     if isinstance(path, Linked):
-        return (f"<p class='note'><a href='{html.escape(path.href)}'>Open the figure</a> (not embedded: more "
-                f"than {EMBED_MAX_STUDIES} studies).</p><img alt='{html.escape(alt)}' loading='lazy' "
+        return (f"<p class='note'><a href='{html.escape(path.href)}'>Open the figure</a> (not embedded: "
+                f"{html.escape(path.why)}).</p><img alt='{html.escape(alt)}' loading='lazy' "
                 f"width='{_svg_width_px(path.path)}' src='{html.escape(path.href)}'>")
     if path is None or not Path(path).exists():
         return f"<p class='note'>Figure not available: {html.escape(alt)}.</p>"
@@ -146,20 +154,40 @@ def _entry_figures(name: str, entry: dict, config: dict) -> list[str]:
     if entry.get("kind") == "landmark":
         return [f"forest_{name}"]
     pooling = config["pooling"]
-    return [f"forest_{name}", *(f"forest_{name}_by_{c}" for c in pooling["subgroups"]), f"leave_one_out_{name}",
-            f"cumulative_{name}", f"funnel_{name}", *(f"bubble_{name}_{m}" for m in pooling["moderators"])]
+    return [f"forest_{name}", *(f"forest_{name}_by_{c}" for c in pooling.get("subgroups", [])), f"leave_one_out_{name}",
+            f"cumulative_{name}", f"funnel_{name}", *(f"bubble_{name}_{m}" for m in pooling.get("moderators", []))]
 
 
 def _link_large(figures: dict, details: dict, config: dict, report_dir: str) -> dict:
-    """`figures` with those of entries of more than EMBED_MAX_STUDIES studies as Linked."""
+    """`figures` with those too large to embed as Linked: every figure of an entry of more than
+    EMBED_MAX_STUDIES studies, any SVG above EMBED_MAX_BYTES, and, in page order, every SVG that
+    would take the embedded total past EMBED_BUDGET_BYTES."""
     out = dict(figures)
-    named = [*details.get("endpoints", {}).items(), *(details.get("landmarks") or {}).items()]
+
+    def link(figure: str, why: str) -> None:
+        out[figure] = Linked(Path(out[figure]), os.path.relpath(out[figure], report_dir), why)
+
+    named = [*details.get("endpoints", {}).items(), *landmark_entries(details)]
+    order = [figure for name, entry in named for figure in _entry_figures(name, entry, config)]
+    order += [figure for figure in out if figure not in order]  # KM curves, then anything else
+    large = {name for name, entry in named if len(entry["studies"]) > EMBED_MAX_STUDIES}
     for name, entry in named:
-        if len(entry["studies"]) <= EMBED_MAX_STUDIES:
+        if name not in large:
             continue
         for figure in _entry_figures(name, entry, config):
             if figure in out and Path(out[figure]).exists():
-                out[figure] = Linked(Path(out[figure]), os.path.relpath(out[figure], report_dir))
+                link(figure, f"more than {EMBED_MAX_STUDIES} studies")
+    embedded = 0
+    for figure in order:
+        if figure not in out or isinstance(out[figure], Linked) or not Path(out[figure]).exists():
+            continue
+        size = Path(out[figure]).stat().st_size
+        if size > EMBED_MAX_BYTES:
+            link(figure, f"its SVG is {size / 1e6:.1f} MB")
+        elif embedded + size > EMBED_BUDGET_BYTES:
+            link(figure, f"the figures embedded above reach {EMBED_BUDGET_BYTES / 1e6:g} MB")
+        else:
+            embedded += size
     return out
 
 
