@@ -15,10 +15,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import pypdfium2
-import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from trialmeta.extract.numbers import find_quantities
 
@@ -29,6 +26,10 @@ VALUE_COLOUR = (255, 120, 0, 120)  # the printed numbers of the value: orange
 PALETTE_COLOURS = 32
 # Characters of the quote's start that must be found on the page before anything is highlighted.
 MATCH_START = 16
+
+if TYPE_CHECKING:
+    from PIL import Image
+# pypdfium2 and PIL are imported by PdfCrops only (0.1 s): a text paper's page needs neither.
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class PdfCrops:
     """Crops of one PDF; each page is rendered once, however many values it holds."""
 
     def __init__(self, path: str | Path, dpi: float):
+        import pypdfium2
+
         self.path = Path(path)
         self.scale = dpi / 72.0
         self._pdf = pypdfium2.PdfDocument(str(self.path))
@@ -126,6 +129,8 @@ class PdfCrops:
         pdfium renders the crop box; (dx, dy) moves a point from media-box coordinates into it.
         """
         if number not in self._pages:
+            import pypdfium2.raw as pdfium_c
+
             page = self._pdf[number - 1]
             media_left, _, media_right, media_top = page.get_mediabox()
             crop_left, _, _, crop_top = page.get_cropbox()
@@ -143,6 +148,8 @@ class PdfCrops:
 
     def crop(self, candidate: dict) -> Crop | None:
         """The page around the candidate's bbox with its quote highlighted; None without page or bbox."""
+        from PIL import Image, ImageDraw
+
         page_number, bbox = candidate.get("page"), candidate.get("bbox")
         if not isinstance(page_number, int) or not bbox or len(bbox) != 4 or not 1 <= page_number <= len(self._pdf):
             return None
