@@ -14,6 +14,7 @@ import base64
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,12 @@ def _close(a: float | None, b: float | None, tolerance: float = 1e-6) -> bool:
     return a is not None and b is not None and abs(a - b) <= tolerance
 
 
+@lru_cache(maxsize=1024)
+def _quantities(quote: str) -> tuple:
+    # a chosen value's quote is parsed for its card and again for its crop, and candidates share quotes
+    return tuple(find_quantities(quote))
+
+
 def value_spans(candidate: dict) -> list[tuple[int, int]]:
     """Character spans of `candidate["quote"]` that print the candidate's numbers.
 
@@ -58,7 +65,7 @@ def value_spans(candidate: dict) -> list[tuple[int, int]]:
     if percent is None and candidate.get("estimate") is not None and candidate.get("endpoint") != "followup_median_months":
         percent = 100 * candidate["estimate"]
     spans = []
-    for quantity in find_quantities(quote):
+    for quantity in _quantities(quote):
         if (
             (quantity.events is not None and quantity.events == candidate.get("events"))
             or (quantity.total is not None and quantity.total == candidate.get("total") and quantity.events is None)
