@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 if TYPE_CHECKING:
@@ -93,6 +92,8 @@ def load_yaml_checked(path: str | Path, schema: dict, error: type[Exception]) ->
     safe_load never builds Python objects from tags, so nothing in a user's
     file is run as code.
     """
+    import jsonschema  # here, not at the top: 0.1 s of import each review-page job without a curation file skips
+
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -14,11 +14,9 @@ import base64
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-
-import pypdfium2
-import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from trialmeta.extract.numbers import find_quantities
 
@@ -29,6 +27,10 @@ VALUE_COLOUR = (255, 120, 0, 120)  # the printed numbers of the value: orange
 PALETTE_COLOURS = 32
 # Characters of the quote's start that must be found on the page before anything is highlighted.
 MATCH_START = 16
+
+if TYPE_CHECKING:
+    from PIL import Image
+# pypdfium2 and PIL are imported by PdfCrops only (0.1 s): a text paper's page needs neither.
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ def _close(a: float | None, b: float | None, tolerance: float = 1e-6) -> bool:
     return a is not None and b is not None and abs(a - b) <= tolerance
 
 
+@lru_cache(maxsize=1024)
+def _quantities(quote: str) -> tuple:
+    # a chosen value's quote is parsed for its card and again for its crop, and candidates share quotes
+    return tuple(find_quantities(quote))
+
+
 def value_spans(candidate: dict) -> list[tuple[int, int]]:
     """Character spans of `candidate["quote"]` that print the candidate's numbers.
 
@@ -57,7 +65,7 @@ def value_spans(candidate: dict) -> list[tuple[int, int]]:
     if percent is None and candidate.get("estimate") is not None and candidate.get("endpoint") != "followup_median_months":
         percent = 100 * candidate["estimate"]
     spans = []
-    for quantity in find_quantities(quote):
+    for quantity in _quantities(quote):
         if (
             (quantity.events is not None and quantity.events == candidate.get("events"))
             or (quantity.total is not None and quantity.total == candidate.get("total") and quantity.events is None)
@@ -106,6 +114,8 @@ class PdfCrops:
     """Crops of one PDF; each page is rendered once, however many values it holds."""
 
     def __init__(self, path: str | Path, dpi: float):
+        import pypdfium2
+
         self.path = Path(path)
         self.scale = dpi / 72.0
         self._pdf = pypdfium2.PdfDocument(str(self.path))
@@ -126,6 +136,8 @@ class PdfCrops:
         pdfium renders the crop box; (dx, dy) moves a point from media-box coordinates into it.
         """
         if number not in self._pages:
+            import pypdfium2.raw as pdfium_c
+
             page = self._pdf[number - 1]
             media_left, _, media_right, media_top = page.get_mediabox()
             crop_left, _, _, crop_top = page.get_cropbox()
@@ -143,6 +155,8 @@ class PdfCrops:
 
     def crop(self, candidate: dict) -> Crop | None:
         """The page around the candidate's bbox with its quote highlighted; None without page or bbox."""
+        from PIL import Image, ImageDraw
+
         page_number, bbox = candidate.get("page"), candidate.get("bbox")
         if not isinstance(page_number, int) or not bbox or len(bbox) != 4 or not 1 <= page_number <= len(self._pdf):
             return None

@@ -15,17 +15,14 @@ import html
 import json
 from pathlib import Path
 
-import pypdfium2
-import yaml
-
 from trialmeta.review.crops import PdfCrops, paragraph_of, value_spans
-from trialmeta.review.items import REVIEWED_ENDPOINTS, SCHEMA_PATH, Item, load_existing_curation, review_items
+from trialmeta.review.items import CURATION_SCHEMA, REVIEWED_ENDPOINTS, Item, load_existing_curation, review_items
 
 ASSETS = Path(__file__).resolve().parent
 TEXT_SUFFIXES = (".txt", ".md")
 METADATA_CHOICES = {
     name: spec["enum"]
-    for name, spec in yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["properties"].items()
+    for name, spec in CURATION_SCHEMA["properties"].items()
     if name in ("target", "construct", "population", "age_group") and "enum" in spec
 }
 
@@ -194,6 +191,8 @@ def build_review_page(record: dict, paper_path: str | Path | None, curation_path
     suffix = Path(str(paper_path)).suffix.lower() if paper_path else ""
     unrendered = ""
     if paper_path and suffix == ".pdf" and record.get("status") == "ok":
+        import pypdfium2  # for PDFs only (see crops.py)
+
         try:
             crops = PdfCrops(paper_path, dpi)
         except pypdfium2.PdfiumError as err:  # the page still lists every value and quote, without crops
