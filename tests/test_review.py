@@ -20,7 +20,7 @@ from trialmeta.extract.lexicon import load_lexicon
 from trialmeta.harmonise.curation import CurationError, load_curation
 from trialmeta.harmonise.table import harmonise, poolable
 from trialmeta.review import agreement
-from trialmeta.review.crops import VALUE_COLOUR, PdfCrops
+from trialmeta.review.crops import VALUE_COLOUR, PdfCrops, value_spans
 from trialmeta.review.index import build_index, paper_progress
 from trialmeta.review.items import review_items
 from trialmeta.review.page import build_review_page, script_json
@@ -332,3 +332,10 @@ def test_the_report_shows_the_agreement_summary_and_the_disagreements():
     assert "66.7%" in section and "0.571" in section and "Disagreements to settle (1)" in section
     assert "<td>relapse</td>" in section and "<td>cr_cri</td>" not in section
     assert "href='#agreement'" in page
+
+
+def test_a_cohort_size_is_marked_in_its_quote():
+    # n_treated carries its count as total (no events, no estimate): the quote's count is its number
+    quote = "Over two years we infused 31 adults with the product."
+    spans = value_spans({"quote": quote, "total": 31, "events": None, "estimate": None, "endpoint": "n_treated"})
+    assert [quote[a:b].split()[0] for a, b in spans] == ["31"]

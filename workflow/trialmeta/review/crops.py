@@ -64,10 +64,13 @@ def value_spans(candidate: dict) -> list[tuple[int, int]]:
     percent = candidate.get("percent_printed")
     if percent is None and candidate.get("estimate") is not None and candidate.get("endpoint") != "followup_median_months":
         percent = 100 * candidate["estimate"]
+    # a cohort size ("we treated 23 children") is read as a count: its number is the quote's count
+    size = candidate.get("total") if candidate.get("events") is None and candidate.get("estimate") is None else None
     spans = []
     for quantity in _quantities(quote):
         if (
             (quantity.events is not None and quantity.events == candidate.get("events"))
+            or (size is not None and quantity.events == size and quantity.total is None)
             or (quantity.total is not None and quantity.total == candidate.get("total") and quantity.events is None)
             or _close(quantity.percent, percent, 0.051)
             or (candidate.get("ci_low") is not None and _close(quantity.ci_low, 100 * candidate["ci_low"], 0.051))
