@@ -420,3 +420,34 @@ def test_a_paragraph_reporting_its_parts_in_turn_keeps_each_parts_values_apart(t
     values = chosen(tmp_path, text)
     assert ("os", 12) not in values and ("os", 6) not in values and ("cr_cri", None) not in values
     assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.10)
+
+
+def test_a_time_is_no_clause_of_its_own(tmp_path):
+    # the follow-up time before ", and" does not cut the list of endpoints from its values
+    text = ("Sixty adults with lymphoma received the product. After a median follow-up of 14 months, the "
+            "Kaplan-Meier estimates of OS, PFS, and nonrelapse mortality 12 months from infusion were 61%, "
+            "35%, and 8%, respectively.")
+    values = chosen(tmp_path, text)
+    assert values[("os", 12)]["estimate"] == pytest.approx(0.61)
+
+
+def test_values_across_dose_levels_and_their_bracketed_grades(tmp_path):
+    text = ("Fifty adults with myeloma were treated. Pooled across dose levels, CRS was seen in 76% (4% grade "
+            "≥3), neurotoxicity in 12% (6% grade ≥3), and infections in 28% of patients (8% grade ≥3).")
+    values = chosen(tmp_path, text)
+    assert values[("crs_any", None)]["estimate"] == pytest.approx(0.76)
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.04)
+    assert values[("icans_any", None)]["estimate"] == pytest.approx(0.12)
+    assert values[("icans_grade3plus", None)]["estimate"] == pytest.approx(0.06)
+
+
+def test_bare_survival_at_a_landmark_is_overall_survival(tmp_path):
+    text = "Forty children with leukemia were infused. Their 2-year survival was 66%, and median survival 30 months."
+    assert chosen(tmp_path, text)[("os", 24)]["estimate"] == pytest.approx(0.66)
+
+
+def test_the_cohorts_description_at_baseline_sizes_it(tmp_path):
+    text = ("The 48 participants had a median age of 60 years. Complete response was reached by 50%.")
+    values = chosen(tmp_path, text)
+    assert values[("cr_cri", None)]["estimate"] == pytest.approx(0.5)
+    assert values[("n_enrolled", None)]["total"] == 48

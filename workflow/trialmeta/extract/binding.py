@@ -79,6 +79,16 @@ _OBJECT_BEFORE = re.compile(r"\b(?:in|among|of|for|to|with|by|than)\s+(?:a\s+tot
 # A value that opens a bracket right after a word, and the gap from the phrase that then owns it
 _OPENS_BRACKET = re.compile(r"\b([A-Za-z][\w-]*)\s*\(\s*$")
 _BRACKET_GAP = re.compile(r"(?:\s+(?:rates?|incidences?|events?|in\s+all|overall))?\s*\(\s*", re.I)
+# "<noun> in 8%": the noun owns the value, unless the word is a verb or a qualifier ("occurred in", "seen in")
+_NOUN_IN = re.compile(r"\b([A-Za-z][\w-]*)\s+in\s+$")
+_NOT_A_NOUN = re.compile(
+    rf"[\w-]*(?:ed|en|ing)|{PATIENT_NOUN}|{INT_WORD}|was|were|is|are|occurs?|seen|common|frequent|present|evident|"
+    r"grades?|rates?|incidence|observed|reported|noted|documented|only|all|overall|total|respectively|and|or|but",
+    re.I,
+)
+_NOUN_IN_GAP = re.compile(r"(?:\s+(?:rates?|incidences?|events?))?\s+in\s+", re.I)
+# Between a value and a bracket that qualifies it: "82% (", "32% of participants ("
+_QUALIFIES_PREVIOUS = re.compile(rf"\s*(?:of\s+(?:the\s+|all\s+)?(?:[\w-]+\s+)?{PATIENT_NOUN}\s*)?\(\s*", re.I)
 # A value that completes the phrase before it: "the ORR at 1 month was 58.0%", "a CR rate of 41.9%",
 # "CRS: 40%". The phrase after it does not take it ("58.0% with a complete response rate of 41.9%").
 _PREDICATE_GAP = re.compile(
@@ -114,6 +124,7 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
     values = [q for q in quantities if q.form not in ("count", "count_subject", "duration")]
     pairs = _list_pairs(sentence, mentions, values, landmarks, timed) if values else []
     listed = {id(pair[0]) for pair in pairs}
+    bound_before: list[tuple[Quantity, Mention | None]] = []  # the values before, with the phrase each went to
     for quantity in quantities:
         if id(quantity) in listed:
             continue
@@ -160,11 +171,22 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             named = [m for m in usable if quantity.end < m.start <= quantity.end + 2 * _SUBJECT_REACH
                      and not any(quantity.end <= q.start < m.start for q in quantities)]
             usable = named or usable
+        previous = bound_before[-1] if bound_before else None
         opened = _OPENS_BRACKET.search(sentence, 0, quantity.start)
-        if opened and not re.fullmatch(rf"(?:{INT_WORD}|{PATIENT_NOUN}|total|overall|all|respectively)", opened.group(1), re.I):
+        noun_in = _NOUN_IN.search(sentence, 0, quantity.start)
+        if (previous is not None and previous[0].form not in ("count", "count_subject", "duration")
+                and _QUALIFIES_PREVIOUS.fullmatch(sentence[previous[0].end : quantity.start])):
+            # "82% (2% grade >= 3)", "in 32% of participants (5% grade >= 3)": a bracket right after a
+            # value qualifies that value, and goes where it went (nowhere, if it was no endpoint's)
+            usable = [m for m in usable if m is previous[1]]
+        elif opened and not re.fullmatch(rf"(?:{INT_WORD}|{PATIENT_NOUN}|total|overall|all|respectively)", opened.group(1), re.I):
             # "cytokine release syndrome (51.0%), pyrexia (24.8%)": a value in brackets belongs to the
             # phrase right before the bracket, and to no endpoint when that phrase is none
             usable = [m for m in usable if m.end <= quantity.start and _BRACKET_GAP.fullmatch(sentence[m.end : quantity.start])]
+        elif noun_in and not _NOT_A_NOUN.fullmatch(noun_in.group(1)):
+            # "neurotoxicity in 8%, and infections in 32%": a value after "<noun> in" is that noun's
+            usable = [m for m in usable if m.end <= quantity.start and _NOUN_IN_GAP.fullmatch(sentence[m.end : quantity.start])]
+        bound_before.append((quantity, None))
         if not usable:
             continue
         tight = [m for m in usable if m.start >= quantity.end and _TIGHT_GAP.fullmatch(sentence[quantity.end : m.start])]
@@ -185,6 +207,7 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             and not any(m.end <= o.start < quantity.start for o in mentions if o is not m)
         ]
         best = tight[0] if tight else predicate[-1] if predicate else min(usable, key=distance)
+        bound_before[-1] = (quantity, best)
         timed = kinds[best.endpoint] == "survival" or (best.endpoint in at_landmark and quantity.events is None)
         landmark = _landmark_for(sentence, landmarks, quantity, best) if timed else ()
         pairs.append((quantity, best, landmark, best.start > quantity.start))

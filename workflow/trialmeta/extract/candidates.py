@@ -216,6 +216,8 @@ def clauses(sentence: str, mentions, quantities) -> list[tuple[int, int]]:
     """(start, end) of the clauses of a sentence, cut only where the text on each side names an
     endpoint and gives a value: each clause's values then bind to its own endpoints."""
     spans = [(0, len(sentence))]
+    # a time ("at a median follow-up of 11 months, ...") is no value a clause reports on its own
+    quantities = [q for q in quantities if q.form != "duration"]
     for cut in _CLAUSE_BREAK.finditer(sentence):
         start, end = spans[-1]
         left, right = (start, cut.start()), (cut.end(), end)

@@ -69,6 +69,15 @@ def coordination_start(sentence: str, mentions: list[Mention], mention: Mention)
     return start
 
 
+def _qualifies_other_value(text: str, cue_start: int, cue_end: int, phrase_start: int) -> bool:
+    if ";" in text[cue_end:phrase_start]:
+        return True
+    opening = text.rfind("(", 0, cue_start)
+    closed_before_cue = opening < 0 or ")" in text[opening:cue_start]
+    return (not closed_before_cue and ")" in text[cue_end:phrase_start]
+            and re.match(r"\(\s*\d", text[opening:]) is not None)
+
+
 def grade_cue(sentence: str, mention: Mention, quantity: Quantity, lexicon: Lexicon) -> tuple[str, str] | None:
     """('severe' or 'mild', the cue) when a grade cue qualifies the value."""
     following = BLANKS.match(sentence, quantity.end).end()
@@ -86,6 +95,10 @@ def grade_cue(sentence: str, mention: Mention, quantity: Quantity, lexicon: Lexi
     window = sentence[window_start:window_end]
     cues = [(m.start(), m.end(), "severe", m.group(0)) for m in lexicon.severe.finditer(window)]
     cues += [(m.start(), m.end(), "mild", m.group(0)) for m in lexicon.mild.finditer(window)]
+    # a cue before the phrase inside a bracket that qualifies another value, or before a ";", is that
+    # value's: "CRS in 82% (2% grade >= 3), neurotoxicity in 8%" says nothing of the 8%'s grade
+    phrase_start = mention.start - window_start
+    cues = [c for c in cues if c[1] > phrase_start or not _qualifies_other_value(window, c[0], c[1], phrase_start)]
     if not cues:
         return None
     low, high = quantity.start - window_start, quantity.end - window_start
