@@ -432,3 +432,21 @@ def test_a_large_forest_is_written_byte_identical_twice(tmp_path):
         style.save_figure(forest.forest_figure(entry), str(tmp_path / f"{run}.png"), str(tmp_path / f"{run}.svg"))
     for ext in ("png", "svg"):
         assert (tmp_path / f"a.{ext}").read_bytes() == (tmp_path / f"b.{ext}").read_bytes()
+
+
+def test_a_long_plot_title_wraps_clear_of_the_column_headers():
+    # "<endpoint label> by <column>" is wider than the plot column: it must not run over "Events/Total"
+    rows = [forest.Row("study", label=f"Study {i}", count=f"{i}/20", estimate=i / 20, low=0.0, high=0.5, weight=1.0)
+            for i in range(1, 4)]
+    title = "Cytokine release syndrome, grade 3 or higher, by construct"
+    fig = forest.rows_figure(rows, forest.Columns(), title)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in ax.texts]
+    drawn_title = next(t for t in texts if t.get_text().replace("\n", " ") == title)
+    assert "\n" in drawn_title.get_text()
+    title_box = drawn_title.get_window_extent(renderer)
+    for header in ("Events/Total", "Proportion, % [95% CI]", "Study 1"):
+        box = next(t for t in texts if t.get_text() == header).get_window_extent(renderer)
+        assert not title_box.overlaps(box), header
+    plt.close(fig)

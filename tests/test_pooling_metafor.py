@@ -253,7 +253,7 @@ def test_subgroup_of_identical_studies_and_a_single_study_gives_no_test():
     pooled, details = pool_all(endpoints, studies, ["cr_cri"], config)
     subgroup = details["endpoints"]["cr_cri"]["subgroups"]["target"]
     assert subgroup["q_between"] is None and subgroup["test"] is None
-    assert "1 subgroups with >= 2 studies" in subgroup["test_note"]
+    assert "1 subgroup with >= 2 studies" in subgroup["test_note"]
     assert subgroup["left_out_of_test"] == ["CD19/CD22 (k = 1: the study is shown, not pooled)"]
     single = subgroup["groups"][1]
     assert single["model"].startswith("single study") and single["estimate"] == 1.0 and single["tau2"] is None

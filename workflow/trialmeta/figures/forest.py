@@ -40,6 +40,7 @@ from trialmeta.figures.style import (
     FIXED_HEIGHT_IN,
     ROW_HEIGHT_IN,
     STYLE,
+    TITLE_LINE_IN,
     interval_text,
     not_estimable_figure,
     percent,
@@ -322,8 +323,11 @@ def draw_rows(ax_left, ax_plot, ax_right, rows: list[Row], columns: Columns, tit
         (ax_right, 0.0, "left", columns.right), (ax_right, 1.0, "right", columns.right2),
     ):
         ax.text(x, header_y, text, va="center", ha=ha, fontweight="bold")
-    ax_plot.text(0.5, header_y, title, va="center", ha="center", fontweight="bold",
-                 transform=ax_plot.get_yaxis_transform())
+    # a title wrapped over two lines (rows_figure) grows upwards from the header row, clear of the
+    # column headers beside it and of the first study
+    multiline = "\n" in title
+    ax_plot.text(0.5, header_y - 0.3 if multiline else header_y, title, va="bottom" if multiline else "center",
+                 ha="center", fontweight="bold", transform=ax_plot.get_yaxis_transform())
     for ax in (ax_left, ax_right):
         ax.set_xlim(0, 1)
         ax.axis("off")
@@ -376,12 +380,17 @@ def rows_figure(rows: list[Row], columns: Columns, title: str, reference: float 
         plot_in = 3.2
         # ... and wrap within the figure's width (8 pt, so 8/9 of a 9 pt character)
         rows = _wrap_small_rows(rows, int(0.95 * (left_in + plot_in + right_in) / (CHAR_WIDTH_IN * 8 / 9)))
-        height = FIXED_HEIGHT_IN + ROW_HEIGHT_IN * (len(rows) + 1)
+        # the plot column's title (bold, ~12% wider) wraps within the column instead of running over
+        # the headers beside it ("... grade >=3 by target" over "Events/Total")
+        lines = textwrap.wrap(title, int(plot_in / (CHAR_WIDTH_IN * 1.12))) or [title]
+        title = "\n".join(lines)
+        extra_top = TITLE_LINE_IN * (len(lines) - 1)
+        height = FIXED_HEIGHT_IN + ROW_HEIGHT_IN * (len(rows) + 1) + extra_top
         fig = plt.figure(figsize=(left_in + plot_in + right_in + 0.3, height))
         grid = fig.add_gridspec(1, 3, width_ratios=[left_in, plot_in, right_in], wspace=0.03)
         axes = [fig.add_subplot(grid[0, i]) for i in range(3)]
         draw_rows(*axes, rows, columns, title, reference)
-        fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.15 / height, bottom=0.55 / height)
+        fig.subplots_adjust(left=0.02, right=0.98, top=1 - (0.15 + extra_top) / height, bottom=0.55 / height)
         return fig
 
 

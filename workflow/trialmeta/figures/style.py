@@ -29,6 +29,7 @@ STYLE = {
     "axes.spines.right": False,
 }
 ROW_HEIGHT_IN = 0.28
+TITLE_LINE_IN = 0.16  # one more 9 pt line of a wrapped title, with its leading
 CHAR_WIDTH_IN = 0.072  # mean advance of a 9 pt DejaVu Sans character
 FIXED_HEIGHT_IN = 1.2
 # PNG/SVG metadata would otherwise carry a date and break byte-identical reruns.

@@ -341,7 +341,7 @@ def _subgroups(
                 fits = dict(zip(test.groups, test.fits))
             else:
                 entry["test_note"] = (
-                    f"test for subgroup differences not run: {len(eligible)} subgroups with >= 2 studies"
+                    f"test for subgroup differences not run: {len(eligible)} subgroup{'' if len(eligible) == 1 else 's'} with >= 2 studies"
                     if len(eligible) < 2 else
                     f"test for subgroup differences not run: k = {int(in_test.sum())} < {min_k} studies in the "
                     "subgroups compared (pooling.subgroup_test_min_k)")
