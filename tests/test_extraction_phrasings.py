@@ -451,3 +451,17 @@ def test_the_cohorts_description_at_baseline_sizes_it(tmp_path):
     values = chosen(tmp_path, text)
     assert values[("cr_cri", None)]["estimate"] == pytest.approx(0.5)
     assert values[("n_enrolled", None)]["total"] == 48
+
+
+def test_landmarks_with_a_hanging_hyphen(tmp_path):
+    text = "Twenty patients were infused. The 6- and 12-month LFS rates were 80% and 65%, respectively."
+    values = chosen(tmp_path, text)
+    assert (values[("lfs", 6)]["estimate"], values[("lfs", 12)]["estimate"]) == (pytest.approx(0.80), pytest.approx(0.65))
+
+
+def test_a_graded_endpoint_seen_in_a_count(tmp_path):
+    text = ("Thirty patients received the infusion. CRS of grade 3 or higher was seen in four (13.3%) and "
+            "grade > 2 ICANS in one (3.3%).")
+    values = chosen(tmp_path, text)
+    assert values[("crs_grade3plus", None)]["events"] == 4
+    assert values[("icans_grade3plus", None)]["events"] == 1

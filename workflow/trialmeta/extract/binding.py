@@ -92,7 +92,8 @@ _QUALIFIES_PREVIOUS = re.compile(rf"\s*(?:of\s+(?:the\s+|all\s+)?(?:[\w-]+\s+)?{
 # A value that completes the phrase before it: "the ORR at 1 month was 58.0%", "a CR rate of 41.9%",
 # "CRS: 40%". The phrase after it does not take it ("58.0% with a complete response rate of 41.9%").
 _PREDICATE_GAP = re.compile(
-    r"[^;%()]{0,40}?\b(?:was|were|is|are|of|reached|totall?ed|amounted\s+to)\s*"
+    r"[^;%()]{0,40}?\b(?:was|were|is|are|of|reached|totall?ed|amounted\s+to|"
+    r"(?:seen|observed|reported|noted|occurr(?:ed|ing)|found|documented|developed)\s+in)\s*"
     r"(?:only\s+|about\s+|approximately\s+|nearly\s+|around\s+)?|\s*(?:\([^()]{0,40}\)\s*)?[:=]\s*",
     re.I,
 )

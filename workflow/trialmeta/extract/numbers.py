@@ -314,7 +314,8 @@ class Landmark:
 
 
 # "12 and 18 months": the first number takes the unit of the second.
-_LANDMARK_LIST_HEAD = re.compile(rf"(?<![\d.])(?P<n>{INT_WORD})\s*(?:,|and|or|&)\s*$", re.I)
+# "6- and 12-month": the same, with the hyphen left hanging
+_LANDMARK_LIST_HEAD = re.compile(rf"(?<![\d.])(?P<n>{INT_WORD})-?\s*(?:,|and|or|&)\s*$", re.I)
 
 
 def find_landmarks(sentence: str) -> list[Landmark]:
