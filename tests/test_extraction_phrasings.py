@@ -465,3 +465,16 @@ def test_a_graded_endpoint_seen_in_a_count(tmp_path):
     values = chosen(tmp_path, text)
     assert values[("crs_grade3plus", None)]["events"] == 4
     assert values[("icans_grade3plus", None)]["events"] == 1
+
+
+@pytest.mark.parametrize(
+    "text, treated",
+    [
+        ("From 2018 to 2021, 58 patients were enrolled, of whom 51 received CAR T cells.", 51),
+        # a small part of the enrolled is no cohort
+        ("In all, 40 patients were enrolled, of whom 3 received the lower dose.", None),
+    ],
+)
+def test_the_treated_part_of_the_enrolled(tmp_path, text, treated):
+    value = chosen(tmp_path, ALL + text).get(("n_treated", None))
+    assert (value or {}).get("total") == treated

@@ -155,6 +155,16 @@ class CohortCount:
     rule: str
 
 
+_OF_WHOM = re.compile(r"\b(?:of|among)\s+(?:whom|them|these)\s*,?\s*$", re.I)
+
+
+def _count(m: re.Match) -> int:
+    try:
+        return parse_int(m.group(_count_group(m)))
+    except ValueError:
+        return 0
+
+
 def _count_group(m: re.Match) -> str:
     """The group holding a statement's count: `n`, or `m` in a pattern's second form, or `n1`, `n2`, ...
     in the lexicon's own `enrolled_size` forms."""
@@ -186,7 +196,15 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
     for start, _, name, m in sorted(matches, key=lambda item: (item[0], not item[2].endswith(":object"), item[1])):
         kind, rule = name.split(":")
         group = _count_group(m)
-        if start in claimed or patterns["subset_before"].search(sentence[max(0, start - 20) : start]):
+        if start in claimed:
+            continue
+        if patterns["subset_before"].search(sentence[max(0, start - 20) : start]) and not (
+            # "58 patients were enrolled, of whom 51 received CAR T cells": the part of the enrolled
+            # that was treated is the treated cohort, when it is most of them ("of whom 3 received the
+            # lower dose" is a part)
+            kind == "treated" and _OF_WHOM.search(sentence, max(0, start - 20), start)
+            and any(c.kind == "enrolled" and c.end <= start and 2 * _count(m) >= c.n for c in found)
+        ):
             continue
         if rule != "subject" and re.match(r"\s+(?:out\s+)?of\s+(?:the\s+)?\d|\s*/\s*\d", sentence[m.end(group) :]):
             continue  # "17 of 20 treated patients": a part of a group
