@@ -478,3 +478,17 @@ def test_a_graded_endpoint_seen_in_a_count(tmp_path):
 def test_the_treated_part_of_the_enrolled(tmp_path, text, treated):
     value = chosen(tmp_path, ALL + text).get(("n_treated", None))
     assert (value or {}).get("total") == treated
+
+
+def test_a_count_with_its_interval_in_one_bracket(tmp_path):
+    text = ALL + "Forty patients were infused. The CR rate at day 28 was 90.0% (36/40; 95% CI, 76.3-97.2)."
+    value = chosen(tmp_path, text)[("cr_cri", None)]
+    assert (value["events"], value["total"], value["ci_low"], value["ci_high"]) == (36, 40, 0.763, 0.972)
+
+
+def test_mrd_among_the_responders_is_a_whole_study_value_but_crs_among_them_is_not(tmp_path):
+    text = (ALL + "Forty patients were infused. Of the 36 patients in CR, 30 (83.3%) had no detectable MRD. "
+            "Of the 36 patients in CR, 4 had grade 3 CRS.")
+    values = chosen(tmp_path, text)
+    assert (values[("mrd_neg", None)]["events"], values[("mrd_neg", None)]["total"]) == (30, 36)
+    assert ("crs_grade3plus", None) not in values

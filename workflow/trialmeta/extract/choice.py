@@ -13,6 +13,9 @@ from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
 # patients smaller than the treated count is a part of it ("Among 9 patients who received the
 # second regimen, ...").
 SMALLER_WHOLE_STUDY_COHORTS = ("evaluable", "responders")
+# The endpoints a value over the responders is a whole-study value of (MRD negativity among those in
+# CR, relapse after remission); a CRS count among the responders is a part's
+OVER_RESPONDERS = ("mrd_neg", "relapse")
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,10 @@ def choose(candidates: list[Candidate], grade_splits: dict[str, str] | None = No
     by_key: dict[tuple, list[Candidate]] = {}
     mild: dict[tuple, list[Candidate]] = {}
     for candidate in choosable:
+        whole_study = candidate.cohort_kind in SMALLER_WHOLE_STUDY_COHORTS and (
+            candidate.cohort_kind != "responders" or candidate.endpoint in OVER_RESPONDERS)
         if (n_treated and candidate.cohort is not None and candidate.cohort < n_treated
-                and candidate.cohort_kind not in SMALLER_WHOLE_STUDY_COHORTS and candidate.endpoint != "n_treated"):
+                and not whole_study and candidate.endpoint != "n_treated"):
             continue
         target = mild if "mild_only" in candidate.context else by_key
         target.setdefault(candidate.key, []).append(candidate)

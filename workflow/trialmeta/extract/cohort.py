@@ -137,6 +137,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     for kind in ("treated", "enrolled", "evaluable"):
         adjective = cue.get(f"{kind}_adjectives")
         patterns[f"is_{kind}"] = re.compile(rf"\b{adjective}\b" if adjective else "(?!)", re.I)
+    patterns["is_responders"] = re.compile(rf"\b{cue['responders']}" if "responders" in cue else "(?!)", re.I)
     return patterns
 
 
@@ -259,7 +260,7 @@ def sentence_cohort(sentence: str, lexicon: Lexicon) -> SentenceCohort | None:
         n = parse_int(m.group("n") or m.group("m"))
     except ValueError:
         return None
-    kind = next((k for k in ("evaluable", "treated", "enrolled") if patterns[f"is_{k}"].search(words)), None)
+    kind = next((k for k in ("evaluable", "treated", "enrolled", "responders") if patterns[f"is_{k}"].search(words)), None)
     if kind is None:
         # "Of 189 patients who underwent leukapheresis, ...": the statement itself says what they are
         stated = [c.kind for c in cohort_counts(sentence, lexicon) if c.n == n]

@@ -48,7 +48,7 @@ LEXICON_SCHEMA = {
                 name: _PHRASES
                 for name in ("treated", "treated_adjectives", "treated_object", "enrolled", "enrolled_adjectives",
                              "enrolled_object", "evaluable_adjectives", "not_therapy", "subset_before",
-                             "subset_after", "treated_nouns", "enrolled_size")
+                             "subset_after", "treated_nouns", "enrolled_size", "responders")
             },
         },
         "metadata": {

@@ -127,6 +127,15 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ),
     ("percent_pm", re.compile(rf"(?P<pct>{NUM})\s*%?\s*±\s*(?P<se>{NUM})\s*%", re.I)),
     (
+        # "93.3% (56/60; 95% CI, 83.8-98.2)": the count and the interval in one bracket
+        "fraction_percent_ci",
+        re.compile(
+            rf"(?P<pct>{NUM})\s*%\s*\(\s*(?P<a>\d+)\s*(?:/|of)\s*(?P<b>\d+)(?:\s+{PATIENT_NOUN})?\s*[;,]\s*"
+            rf"95\s*%\s*(?:CI|confidence interval)\s*[,:]?\s*(?P<lo>{NUM})\s*%?(?:{DASH}|\s*,\s*)(?P<hi>{NUM})\s*%?\s*\)",
+            re.I,
+        ),
+    ),
+    (
         "percent_fraction",
         # "93.9% (14/15)", "95% (19/20 patients)", "33% (42 of 128)"
         re.compile(
