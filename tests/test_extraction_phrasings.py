@@ -5,10 +5,12 @@ with the value a careful reviewer reads from it. The whole paper is extracted, s
 cohort, binding, candidates and choice all take part.
 """
 
+import pandas as pd
 import pytest
 
 from trialmeta.extract.extraction import extract_paper
 from trialmeta.extract.lexicon import load_lexicon
+from trialmeta.harmonise.table import harmonise
 
 LEXICON = load_lexicon("resources/lexicon.yaml")
 
@@ -492,3 +494,21 @@ def test_mrd_among_the_responders_is_a_whole_study_value_but_crs_among_them_is_n
     values = chosen(tmp_path, text)
     assert (values[("mrd_neg", None)]["events"], values[("mrd_neg", None)]["total"]) == (30, 36)
     assert ("crs_grade3plus", None) not in values
+
+
+def test_values_among_the_responders(tmp_path):
+    # MRD negativity among responders is over them; no other cohort's size is assumed for it
+    text = (ALL + "Thirty adults received CAR T cells. Among responders, 90% were MRD-negative by flow "
+            "cytometry. Among responders, grade 3 CRS was seen in 10%.")
+    values = chosen(tmp_path, text)
+    assert values[("mrd_neg", None)]["cohort_kind"] == "responders"
+    assert ("crs_grade3plus", None) not in values
+    record = extract_paper(str(tmp_path / "paper.txt"), LEXICON)
+    row = harmonise([record], curation_dir=None)["endpoints"].set_index("endpoint").loc["mrd_neg"]
+    assert row["total"] is pd.NA or pd.isna(row["total"])
+    assert "unknown_denominator" in row["flags"]
+
+
+def test_a_grade_cap_after_a_semicolon(tmp_path):
+    text = ALL + "Twenty patients were infused. CRS occurred in 20 patients; none were grade 3 or higher."
+    assert chosen(tmp_path, text)[("crs_grade3plus", None)]["events"] == 0

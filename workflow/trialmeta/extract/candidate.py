@@ -51,6 +51,9 @@ FAR_CHARS = 80
 # "approximate": a bound or hedge ("higher than 80%"); "component": one part of
 # a total given just before ("100%, with 93% CR and 7% CRi").
 # "threshold": a percentage that defines a category ("MRD negativity was defined as < 0.01%").
+# The endpoints a value over the responders is a whole-study value of (MRD negativity among those in
+# CR, relapse after remission); a CRS count among the responders is a part's
+OVER_RESPONDERS = ("mrd_neg", "relapse")
 UNCHOOSABLE_CONTEXT = ("background", "subgroup", "comparison", "baseline", "approximate", "component", "threshold")
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from trialmeta.extract.binding import bind_quantities
-from trialmeta.extract.candidate import FAR_CHARS, FORM_CONFIDENCE, PENALTY, Candidate
+from trialmeta.extract.candidate import FAR_CHARS, FORM_CONFIDENCE, OVER_RESPONDERS, PENALTY, Candidate
 from trialmeta.extract.cohort import (
     N_EQUALS,
     cohort_before,
@@ -122,6 +122,10 @@ def candidates_from_sentence(
         if terms.kind == "duration" and not re.search(r"\bmedian\b", sentence, re.I):
             continue
         flags = list(context_flags(sentence, quantity.start, section, lexicon, cohort_spans))
+        responders = lexicon.context.get("responders_scope")
+        over_responders = responders is not None and responders.search(sentence, 0, quantity.start) is not None
+        if over_responders and endpoint not in OVER_RESPONDERS:
+            flags.append("subgroup")  # "among responders, grade 3 CRS in 10%": a part's value
         if quantity.bound:
             flags.append("approximate")
         if quantity.percent is not None and is_threshold(sentence, quantity, lexicon):
@@ -174,6 +178,7 @@ def candidates_from_sentence(
                 context=tuple(flags),
                 order=order,
                 cohort=cohort_before(sentence, min(quantity.start, mention.start)),
+                cohort_kind="responders" if over_responders and endpoint in OVER_RESPONDERS else None,
                 **values,
             )
             out.append(candidate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
+from trialmeta.extract.candidate import OVER_RESPONDERS, UNCHOOSABLE_CONTEXT, Candidate
 
 
 # Cohorts of the whole study that may be smaller than the treated cohort: a value over the evaluable
@@ -13,9 +13,6 @@ from trialmeta.extract.candidate import UNCHOOSABLE_CONTEXT, Candidate
 # patients smaller than the treated count is a part of it ("Among 9 patients who received the
 # second regimen, ...").
 SMALLER_WHOLE_STUDY_COHORTS = ("evaluable", "responders")
-# The endpoints a value over the responders is a whole-study value of (MRD negativity among those in
-# CR, relapse after remission); a CRS count among the responders is a part's
-OVER_RESPONDERS = ("mrd_neg", "relapse")
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ def negated_events(sentence: str, mentions: list[Mention], lexicon: Lexicon) -> 
         after = sentence[mention.end : mention.end + 60]
         capped = lexicon.negation_above_grade.search(after)
         # a ";" or a full stop ends the reach of the cap; a decimal point ("11.1%") does not
-        if capped and terms.grade_split and not re.search(r";|\.(?!\d)", after[: capped.start()]):
+        # ... except the ";" right before the cap: "CRS occurred in 20 patients; none was grade 3"
+        if capped and terms.grade_split and not re.search(r";|\.(?!\d)", re.sub(r";\s*$", "", after[: capped.start()])):
             found.append((terms.grade_split, mention.start, mention.end + capped.end(), "negation"))
     return found

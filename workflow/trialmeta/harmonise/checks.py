@@ -59,6 +59,10 @@ def _denominator(row: Row, cohort: Cohort) -> None:
     if missing(v["total"]):
         if missing(v["events"]) and missing(v["estimate"]):
             return
+        if row.denominator == "responders":
+            row.flag("unknown_denominator", "a value over the responders, whose number the paper does not give: no "
+                     "other cohort's size is assumed for it")
+            return
         kind = next((k for k in cohort.preference if k in cohort.sizes), None)
         if kind is None:
             return

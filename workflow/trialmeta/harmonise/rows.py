@@ -166,4 +166,7 @@ def row_from_candidate(candidate: dict, base: dict) -> Row:
     }
     context = list(candidate.get("context", [])) + list(candidate.get("flags", []))
     flags = [f for f in (*ROW_CONTEXT_FLAGS, *READING_FLAGS) if f in context]
-    return Row(values, flags, candidate.get("percent_printed"))
+    # a value over the responders whose number the paper does not give ("among responders, 90% were
+    # MRD-negative") keeps that cohort: no other cohort's size may be assumed for it
+    over_responders = candidate.get("cohort_kind") == "responders" and missing(candidate.get("total"))
+    return Row(values, flags, candidate.get("percent_printed"), denominator="responders" if over_responders else None)
