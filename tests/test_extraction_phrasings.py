@@ -512,3 +512,16 @@ def test_values_among_the_responders(tmp_path):
 def test_a_grade_cap_after_a_semicolon(tmp_path):
     text = ALL + "Twenty patients were infused. CRS occurred in 20 patients; none were grade 3 or higher."
     assert chosen(tmp_path, text)[("crs_grade3plus", None)]["events"] == 0
+
+
+@pytest.mark.parametrize(
+    "text, treated",
+    [
+        ("At the data cutoff, 40 pts had been infused.", 40),
+        # "had received" tells the patients' history, not the cohort
+        ("Eight patients had received inotuzumab before enrolment.", None),
+    ],
+)
+def test_had_been_infused(tmp_path, text, treated):
+    value = chosen(tmp_path, ALL + text).get(("n_treated", None))
+    assert (value or {}).get("total") == treated

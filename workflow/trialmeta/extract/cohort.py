@@ -81,7 +81,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
         rf"{count}\s+(?:(?:out\s+)?of\s+(?:the\s+)?(?P<of>{INT_WORD})\s+)?(?:{_PCT}\s+)?(?:(?:[\w/‐-]+\s+){{0,3}}?{PATIENT_NOUN}\s+)?(?:{_PCT}\s+)?"
         rf"(?:\([^()]{{0,80}}\)\s+|\[[^\[\]]{{0,80}}\]\s+)?(?:(?:with|from|in|at|aged)\s+(?:\([^()]{{0,60}}\)|(?<=\d)\.(?=\d)|(?!\b(?:were|was|who|had)\b)[^,;.()]){{0,80}}?\s*)?"
         rf"(?:,\s*(?:including|of whom|with)\s[^,;.]{{0,60}},\s*)?"
-        rf"(?:who\s+|that\s+)?(?:have\s+|has\s+)?"
+        rf"(?:who\s+|that\s+)?(?:have\s+|has\s+|had\s+(?=been\b))?"
     )
     patterns = {}
     for kind in ("treated", "enrolled"):
