@@ -525,3 +525,15 @@ def test_a_grade_cap_after_a_semicolon(tmp_path):
 def test_had_been_infused(tmp_path, text, treated):
     value = chosen(tmp_path, ALL + text).get(("n_treated", None))
     assert (value or {}).get("total") == treated
+
+
+def test_the_evaluable_count_is_the_denominator_where_no_treated_count_is_stated(tmp_path):
+    text = ALL + "In all, 25 patients were evaluable. CR/CRi was reached by 80%. CRS was seen in 60%."
+    (tmp_path / "paper.txt").write_text(text, encoding="utf-8")
+    record = extract_paper(str(tmp_path / "paper.txt"), LEXICON)
+    assert record["cohort"] == {"evaluable": 25}
+    rows = harmonise([record], curation_dir=None)["endpoints"].set_index("endpoint")
+    # 80% of 25 = 20 and 60% of 25 = 15, flagged as assumed
+    assert (rows.loc["cr_cri", "events"], rows.loc["cr_cri", "total"]) == (20, 25)
+    assert (rows.loc["crs_any", "events"], rows.loc["crs_any", "total"]) == (15, 25)
+    assert "denominator:evaluable" in rows.loc["cr_cri", "flags"]

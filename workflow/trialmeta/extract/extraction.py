@@ -15,6 +15,7 @@ from trialmeta.extract.abbreviations import defined_abbreviations
 from trialmeta.extract.candidate import Candidate
 from trialmeta.extract.candidates import candidates_from_passages
 from trialmeta.extract.choice import ambiguous, choose, overall_response_as_cr, why_not_chosen
+from trialmeta.extract.cohort import evaluable_count
 from trialmeta.extract.lexicon import Lexicon
 from trialmeta.extract.metadata import extract_metadata
 from trialmeta.extract.reading import (
@@ -82,6 +83,8 @@ def extract_paper(path: str, lexicon: Lexicon, settings=None) -> dict:
         n_pages=document.n_pages,
         warnings=list(document.warnings),
         abbreviations=abbreviations,
+        # the one evaluable count the paper states: harmonise's denominator where no treated count exists
+        cohort={"evaluable": evaluable_count(document.passages)},
         metadata=extract_metadata(document, lexicon),
         tables=[table_record(t) for t in document.tables],
         candidates=[

@@ -143,7 +143,7 @@ def _harmonise_paper(record: dict, curation: Curation | None, settings: dict) ->
     sizes = {
         "treated": None if treated_row is None else treated_row.values["total"],
         "enrolled": (curation.cohort.get("enrolled") if curation else None) or n_enrolled,
-        "evaluable": curation.cohort.get("evaluable") if curation else None,
+        "evaluable": (curation.cohort.get("evaluable") if curation else None) or (record.get("cohort") or {}).get("evaluable"),
     }
     followup = None if followup_row is None else followup_row.values["estimate"]
     cohort = Cohort(
