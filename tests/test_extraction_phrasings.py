@@ -537,3 +537,10 @@ def test_the_evaluable_count_is_the_denominator_where_no_treated_count_is_stated
     assert (rows.loc["cr_cri", "events"], rows.loc["cr_cri", "total"]) == (20, 25)
     assert (rows.loc["crs_any", "events"], rows.loc["crs_any", "total"]) == (15, 25)
     assert "denominator:evaluable" in rows.loc["cr_cri", "flags"]
+
+
+def test_counts_among_the_responders_a_sentence_opens_with(tmp_path):
+    text = ALL + "Thirty patients were infused. Of the 24 responders, 22 were MRD-negative. Among 26 responders, 5 relapsed."
+    values = chosen(tmp_path, text)
+    assert (values[("mrd_neg", None)]["events"], values[("mrd_neg", None)]["total"]) == (22, 24)
+    assert (values[("relapse", None)]["events"], values[("relapse", None)]["total"]) == (5, 26)

@@ -311,7 +311,9 @@ def _over_sentence_cohort(candidate: Candidate, cohort, proportions: set[str], s
         return candidate
     context = candidate.context
     total = candidate.total
-    if total is None and candidate.estimate is not None and candidate.endpoint in proportions:
+    if (total is None and (candidate.estimate is not None or candidate.events is not None)
+            and candidate.endpoint in proportions):
+        # "Of the 24 responders, 22 were MRD-negative": a bare count is over the group too
         total, context = cohort.n, (*context, "stated_denominator")
     return replace(candidate, total=total, context=context, cohort=cohort.n, cohort_kind=cohort.kind)
 

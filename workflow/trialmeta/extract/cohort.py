@@ -130,7 +130,7 @@ def _cohort_patterns(cues: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern]
     # a sentence that opens by naming the group it reports on: "Of the 16 eligible patients, ...",
     # "Among 61 MRD-evaluable patients", "In the efficacy-evaluable set (n = 23)"
     patterns["lead"] = re.compile(
-        rf"^\W*(?:of|among|in|for)\s+(?:the\s+|all\s+|these\s+)?(?:(?P<n>{INT_WORD})\s+(?P<words>(?:[\w/–‐-]+\s+|\([\w-]+\)[\w/–‐-]*\s+){{0,4}}?){PATIENT_NOUN}\b"
+        rf"^\W*(?:of|among|in|for)\s+(?:the\s+|all\s+|these\s+)?(?:(?P<n>{INT_WORD})\s+(?P<words>(?:[\w/–‐-]+\s+|\([\w-]+\)[\w/–‐-]*\s+){{0,4}}?)(?:{PATIENT_NOUN}|responders)\b"
         rf"|(?P<words2>[\w -]{{0,40}}?){_PATIENTS}\s*\(\s*n\s*=\s*(?P<m>\d+)\s*\))",
         re.I,
     )
@@ -253,7 +253,7 @@ def sentence_cohort(sentence: str, lexicon: Lexicon) -> SentenceCohort | None:
         if subject is not None and _SUBJECT_START.fullmatch(sentence[: subject.start]):
             return SentenceCohort(subject.n, subject.kind)
         return None
-    words = m.group("words") or m.group("words2") or ""
+    words = m.group(0)  # the noun too: "Of the 24 responders, ..."
     # "Of the 100 patients in the efficacy-evaluable population, ...": the words up to the comma say it too
     words += " " + re.match(r"[^,;]{0,60}", sentence[m.end():]).group(0)
     try:

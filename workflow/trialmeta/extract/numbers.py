@@ -46,7 +46,10 @@ PATIENT_NOUN = (
 # "15 were infused": a passive verb after "were/was" makes the count its subject too.
 EVENT_VERB = (
     r"(?:(?:had|has|have|developed|experienced|relapsed|died|achieved|attained|reached|remained|"
-    r"suffered|showed|presented|converted|became|received|underwent|completed)\b|(?:were|was)\s+(?=[a-z]+ed\b))"
+    r"suffered|showed|presented|converted|became|received|underwent|completed)\b|(?:were|was)\s+(?=[a-z]+ed\b)|"
+    # a state after the copula: "22 were MRD-negative", "12 were alive" ("14 were in CR and one in CRi"
+    # stays a part of the remissions the sentence sums)
+    r"(?:were|was|remained)\s+(?=(?:MRD|negative|alive)))"
 )
 # A comparison or hedge before a number makes it a bound, not a reported value
 # ("higher than 80%", "approximately 50%").
