@@ -544,3 +544,24 @@ def test_counts_among_the_responders_a_sentence_opens_with(tmp_path):
     values = chosen(tmp_path, text)
     assert (values[("mrd_neg", None)]["events"], values[("mrd_neg", None)]["total"]) == (22, 24)
     assert (values[("relapse", None)]["events"], values[("relapse", None)]["total"]) == (5, 26)
+
+
+def test_a_semicolon_inside_brackets_separates_parts_of_one_value(tmp_path):
+    text = "Sixteen patients were treated. The incidence of CRS was 81.3% (grade 1-2: 68.8%; grade 3: 12.5%)."
+    values = chosen(tmp_path, text)
+    assert values[("crs_any", None)]["estimate"] == pytest.approx(0.813)
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.125)
+
+
+def test_a_bracket_listing_grades_after_the_phrase_is_no_grade_of_the_total(tmp_path):
+    text = ("Forty patients were treated. Six patients (15%) had cytokine release syndrome (grade 1, n = 4; "
+            "grade 3, n = 2).")
+    assert chosen(tmp_path, text)[("crs_any", None)]["events"] == 6
+
+
+def test_a_grade_before_a_phrase_reaches_its_bracketed_abbreviation(tmp_path):
+    text = ("Twenty patients were treated. Toxicities included grade 3-4 cytokine release syndrome (CRS; 15%) "
+            "and grade 1-2 skin rash (RASH; 10%).")
+    values = chosen(tmp_path, text)
+    assert values[("crs_grade3plus", None)]["estimate"] == pytest.approx(0.15)
+    assert ("crs_any", None) not in values

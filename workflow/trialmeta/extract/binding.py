@@ -101,6 +101,17 @@ _OF_GAP = re.compile(r"\s+of\s+", re.I)
 _STATEMENT_END = re.compile(r";|\brespectively\b", re.I)
 # How far after a counted subject's verb its event may be named ("3 had grade 3 CRS")
 _SUBJECT_REACH = 40
+
+
+def _ends_statement(sentence: str, start: int, end: int) -> bool:
+    """A ";" or a finished "respectively" between two places; a ";" inside brackets separates the
+    parts of one value ("CRS in 87.5% (grade 1-2: 75.0%; grade 3: 12.5%)") and ends nothing."""
+    for m in _STATEMENT_END.finditer(sentence, start, end):
+        if m.group(0) != ";" or sentence.count("(", 0, m.start()) <= sentence.count(")", 0, m.start()):
+            return True
+    return False
+
+
 _IN_BEFORE = re.compile(r"\b(?:in|among)\s+(?:a\s+total\s+of\s+|only\s+)?$", re.I)
 # Between endpoint phrases listed together ("OS, PFS, and relapse rates", "CRS rate and ICANS
 # rate"): a comma or a conjunction, after at most two words.
@@ -137,7 +148,7 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
             m for m in mentions
             if kinds[m.endpoint] in allowed
             # a ";" or a finished "..., respectively" list stands between them: not the same statement
-            and not _STATEMENT_END.search(sentence[min(m.end, quantity.end) : max(m.start, quantity.start)])
+            and not _ends_statement(sentence, min(m.end, quantity.end), max(m.start, quantity.start))
             and (not in_count or m.end <= quantity.start)
         ]
         if quantity.form == "duration":

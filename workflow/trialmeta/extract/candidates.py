@@ -139,7 +139,11 @@ def candidates_from_sentence(
         if terms.grade_split:
             # "Grade 3 or higher CRS and neurotoxicity occurred in 9% and 4%": a cue before a list of
             # endpoints qualifies each of them
-            scope = Mention(coordination_start(sentence, mentions, mention), mention.end, mention.endpoint)
+            # "grade 3-4 cytokine release syndrome (CRS; 10%)": the abbreviation in brackets is the
+            # phrase before it, and the grade cue before that phrase is its cue too
+            spelled_out = next((m for m in mentions if m.endpoint == mention.endpoint and m.end <= mention.start
+                                and re.fullmatch(r"\s*\(\s*", sentence[m.end : mention.start])), mention)
+            scope = Mention(coordination_start(sentence, mentions, spelled_out), mention.end, mention.endpoint)
             grade = grade_cue(sentence, scope, quantity, lexicon)
             if grade and grade[0] == "severe":
                 endpoint = terms.grade_split
@@ -224,6 +228,8 @@ def clauses(sentence: str, mentions, quantities) -> list[tuple[int, int]]:
     # a time ("at a median follow-up of 11 months, ...") is no value a clause reports on its own
     quantities = [q for q in quantities if q.form != "duration"]
     for cut in _CLAUSE_BREAK.finditer(sentence):
+        if sentence.count("(", 0, cut.start()) > sentence.count(")", 0, cut.start()):
+            continue  # inside brackets: the parts of one value, not two clauses
         start, end = spans[-1]
         left, right = (start, cut.start()), (cut.end(), end)
         if all(
