@@ -475,9 +475,12 @@ def test_a_graded_endpoint_seen_in_a_count(tmp_path):
         ("From 2018 to 2021, 58 patients were enrolled, of whom 51 received CAR T cells.", 51),
         # a small part of the enrolled is no cohort
         ("In all, 40 patients were enrolled, of whom 3 received the lower dose.", None),
+        ("At the data cutoff, 40 pts had been infused.", 40),
+        # "had received" tells the patients' history, not the cohort
+        ("Eight patients had received inotuzumab before enrolment.", None),
     ],
 )
-def test_the_treated_part_of_the_enrolled(tmp_path, text, treated):
+def test_treated_cohorts_beside_the_enrolled_and_in_the_perfect(tmp_path, text, treated):
     value = chosen(tmp_path, ALL + text).get(("n_treated", None))
     assert (value or {}).get("total") == treated
 
@@ -512,19 +515,6 @@ def test_values_among_the_responders(tmp_path):
 def test_a_grade_cap_after_a_semicolon(tmp_path):
     text = ALL + "Twenty patients were infused. CRS occurred in 20 patients; none were grade 3 or higher."
     assert chosen(tmp_path, text)[("crs_grade3plus", None)]["events"] == 0
-
-
-@pytest.mark.parametrize(
-    "text, treated",
-    [
-        ("At the data cutoff, 40 pts had been infused.", 40),
-        # "had received" tells the patients' history, not the cohort
-        ("Eight patients had received inotuzumab before enrolment.", None),
-    ],
-)
-def test_had_been_infused(tmp_path, text, treated):
-    value = chosen(tmp_path, ALL + text).get(("n_treated", None))
-    assert (value or {}).get("total") == treated
 
 
 def test_the_evaluable_count_is_the_denominator_where_no_treated_count_is_stated(tmp_path):

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 
 from trialmeta.extract.mentions import Mention
-from trialmeta.extract.numbers import EVENT_VERB, INT_WORD, PATIENT_NOUN, Landmark, Quantity, find_landmarks
+from trialmeta.extract.numbers import (
+    EVENT_VERB,
+    INT_WORD,
+    PATIENT_NOUN,
+    Landmark,
+    Quantity,
+    find_landmarks,
+    inside_brackets,
+)
 
 # Following phrases are further from a percentage's meaning than preceding
 # ones ("OS was 80%"), so their distance counts more.
@@ -107,9 +115,16 @@ def _ends_statement(sentence: str, start: int, end: int) -> bool:
     """A ";" or a finished "respectively" between two places; a ";" inside brackets separates the
     parts of one value ("CRS in 87.5% (grade 1-2: 75.0%; grade 3: 12.5%)") and ends nothing."""
     for m in _STATEMENT_END.finditer(sentence, start, end):
-        if m.group(0) != ";" or sentence.count("(", 0, m.start()) <= sentence.count(")", 0, m.start()):
+        if m.group(0) != ";" or not inside_brackets(sentence, m.start()):
             return True
     return False
+
+
+def _named_after(quantity: Quantity, usable: list, quantities: list, after: int, reach: int) -> list:
+    """The phrases named after `after`, within `reach` of the value's end, with no other value
+    between: the event a counted subject's verb names ("3 had CRS", "72% of the patients achieving CR")."""
+    return [m for m in usable if after < m.start <= quantity.end + reach
+            and not any(quantity.end <= q.start < m.start for q in quantities)]
 
 
 _IN_BEFORE = re.compile(r"\b(?:in|among)\s+(?:a\s+total\s+of\s+|only\s+)?$", re.I)
@@ -163,26 +178,19 @@ def bind_quantities(sentence, mentions, quantities, lexicon) -> list[tuple[Quant
         if quantity.form == "count_subject":
             # "5 patients relapsed", "3 had CRS": the event is what the verb names, right after it;
             # "1 patient died, and 5 relapsed" gives the death to no endpoint
-            usable = [
-                m for m in usable
-                if quantity.start < m.start <= quantity.end + _SUBJECT_REACH
-                and not any(quantity.end <= q.start < m.start for q in quantities)
-            ]
+            usable = _named_after(quantity, usable, quantities, quantity.start, _SUBJECT_REACH)
         counted = quantity.form in ("count_percent", "count_percent_ci", "fraction_percent", "percent_fraction", "all_n")
         if counted and (_VERB_AFTER.match(sentence, quantity.end) or (
                 _SUBJECT_VERB_AFTER.match(sentence, quantity.end) and not _OBJECT_BEFORE.search(sentence, 0, quantity.start))):
             # "27 (30%) had a CRp": a counted subject's event is what its verb names, after it
-            named = [m for m in usable if quantity.end < m.start <= quantity.end + _SUBJECT_REACH
-                     and not any(quantity.end <= q.start < m.start for q in quantities)]
+            named = _named_after(quantity, usable, quantities, quantity.end, _SUBJECT_REACH)
             if not named and not _VERB_AFTER.match(sentence, quantity.end):
                 # "Forty (87%) achieved CR, 2 (4%) progressed": a subject whose verb names no endpoint
                 # reports an event outside the lexicon, not a value of the endpoint named before it
                 continue
             usable = named or usable
         elif quantity.form in ("percent", "percent_ci", "percent_n") and _SHARE_VERB_AFTER.match(sentence, quantity.end):
-            named = [m for m in usable if quantity.end < m.start <= quantity.end + 2 * _SUBJECT_REACH
-                     and not any(quantity.end <= q.start < m.start for q in quantities)]
-            usable = named or usable
+            usable = _named_after(quantity, usable, quantities, quantity.end, 2 * _SUBJECT_REACH) or usable
         previous = bound_before[-1] if bound_before else None
         opened = _OPENS_BRACKET.search(sentence, 0, quantity.start)
         noun_in = _NOUN_IN.search(sentence, 0, quantity.start)

@@ -41,7 +41,7 @@ from trialmeta.extract.mentions import (
     grade_cue,
     negated_events,
 )
-from trialmeta.extract.numbers import Quantity, find_quantities, split_sentences
+from trialmeta.extract.numbers import Quantity, find_quantities, inside_brackets, split_sentences
 from trialmeta.extract.reading import Passage
 
 
@@ -228,8 +228,8 @@ def clauses(sentence: str, mentions, quantities) -> list[tuple[int, int]]:
     # a time ("at a median follow-up of 11 months, ...") is no value a clause reports on its own
     quantities = [q for q in quantities if q.form != "duration"]
     for cut in _CLAUSE_BREAK.finditer(sentence):
-        if sentence.count("(", 0, cut.start()) > sentence.count(")", 0, cut.start()):
-            continue  # inside brackets: the parts of one value, not two clauses
+        if inside_brackets(sentence, cut.start()):
+            continue  # the parts of one value, not two clauses
         start, end = spans[-1]
         left, right = (start, cut.start()), (cut.end(), end)
         if all(
@@ -354,9 +354,10 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
         # A paragraph that reports two or more parts in turn ("Among patients with ALL, ... . Among
         # adults with NHL, ..."): the sentences after a part's opening are that part's too, until one
         # speaks of the whole cohort again
-        parts_in_turn = sum(_opens_with_part(passage.text[a:b], lexicon) for a, b in spans) >= 2
+        opens = [_opens_with_part(passage.text[a:b], lexicon) for a, b in spans]
+        parts_in_turn = sum(opens) >= 2
         in_part = False
-        for start, end in spans:
+        for (start, end), opens_part in zip(spans, opens):
             sentence = passage.text[start:end]
 
             def locate(s, e, _start=start, _passage=passage):
@@ -364,7 +365,6 @@ def candidates_from_passages(passages: tuple[Passage, ...], lexicon: Lexicon) ->
 
             found = candidates_from_sentence(sentence, locate, section, order, lexicon)
             lead = sentence_cohort(sentence, lexicon)
-            opens_part = _opens_with_part(sentence, lexicon)
             in_part = parts_in_turn and (opens_part or (in_part and lead is None and not _WHOLE_COHORT.search(sentence)))
             if opens_part or in_part:
                 found = [c if c.cohort_kind or "subgroup" in c.context else replace(c, context=(*c.context, "subgroup"))

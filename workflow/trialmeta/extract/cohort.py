@@ -159,13 +159,6 @@ class CohortCount:
 _OF_WHOM = re.compile(r"\b(?:of|among)\s+(?:whom|them|these)\s*,?\s*$", re.I)
 
 
-def _count(m: re.Match) -> int:
-    try:
-        return parse_int(m.group(_count_group(m)))
-    except ValueError:
-        return 0
-
-
 def _count_group(m: re.Match) -> str:
     """The group holding a statement's count: `n`, or `m` in a pattern's second form, or `n1`, `n2`, ...
     in the lexicon's own `enrolled_size` forms."""
@@ -199,12 +192,16 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
         group = _count_group(m)
         if start in claimed:
             continue
+        try:
+            n = parse_int(m.group(group))
+        except ValueError:
+            continue
         if patterns["subset_before"].search(sentence[max(0, start - 20) : start]) and not (
             # "58 patients were enrolled, of whom 51 received CAR T cells": the part of the enrolled
             # that was treated is the treated cohort, when it is most of them ("of whom 3 received the
             # lower dose" is a part)
             kind == "treated" and _OF_WHOM.search(sentence, max(0, start - 20), start)
-            and any(c.kind == "enrolled" and c.end <= start and 2 * _count(m) >= c.n for c in found)
+            and any(c.kind == "enrolled" and c.end <= start and 2 * n >= c.n for c in found)
         ):
             continue
         if rule != "subject" and re.match(r"\s+(?:out\s+)?of\s+(?:the\s+)?\d|\s*/\s*\d", sentence[m.end(group) :]):
@@ -212,10 +209,6 @@ def cohort_counts(sentence: str, lexicon: Lexicon) -> list[CohortCount]:
         if rule in ("subject", "participle") and patterns["not_therapy"].match(sentence, m.end()):
             continue
         if rule in ("subject", "participle") and patterns["subset_after"].match(sentence, m.end()):
-            continue
-        try:
-            n = parse_int(m.group(group))
-        except ValueError:
             continue
         claimed.add(start)
         found.append(CohortCount(kind, n, start, m.end(), f"cohort:{kind}_{rule}"))

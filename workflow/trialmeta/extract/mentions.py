@@ -78,6 +78,15 @@ def _qualifies_other_value(text: str, cue_start: int, cue_end: int, phrase_start
             and re.match(r"\(\s*\d", text[opening:]) is not None)
 
 
+def _lists_grades_after(text: str, phrase_end: int, cue_start: int, cue_end: int) -> bool:
+    """Whether a cue sits in a bracket opened after the phrase that lists its grades ("had CRS
+    (grade 1, n = 2; grade 3, n = 2)"): its first grade says nothing of the total before the phrase.
+    A bracket holding the cue alone ("had CRS (grade 3)") qualifies the phrase."""
+    if cue_start < phrase_end or "(" not in text[phrase_end:cue_start]:
+        return False
+    return not (re.match(r"\s*\(\s*$", text[phrase_end:cue_start]) and re.match(r"\s*\)", text[cue_end:]))
+
+
 def grade_cue(sentence: str, mention: Mention, quantity: Quantity, lexicon: Lexicon) -> tuple[str, str] | None:
     """('severe' or 'mild', the cue) when a grade cue qualifies the value."""
     following = BLANKS.match(sentence, quantity.end).end()
@@ -99,11 +108,8 @@ def grade_cue(sentence: str, mention: Mention, quantity: Quantity, lexicon: Lexi
     # value's: "CRS in 82% (2% grade >= 3), neurotoxicity in 8%" says nothing of the 8%'s grade
     phrase_start = mention.start - window_start
     cues = [c for c in cues if c[1] > phrase_start or not _qualifies_other_value(window, c[0], c[1], phrase_start)]
-    # a bracket opened after the phrase lists its grades ("had CRS (grade 1, n = 2; grade 3, n = 2)"):
-    # its first grade says nothing of the total before the phrase
-    phrase_end = mention.end - window_start
-    cues = [c for c in cues if quantity.start > mention.start or c[0] < phrase_end or "(" not in window[phrase_end : c[0]]
-            or re.match(r"\s*\(\s*$", window[phrase_end : c[0]]) and re.match(r"\s*\)", sentence[window_start + c[1]:])]
+    if quantity.start < mention.start:
+        cues = [c for c in cues if not _lists_grades_after(sentence, mention.end, window_start + c[0], window_start + c[1])]
     if not cues:
         return None
     low, high = quantity.start - window_start, quantity.end - window_start

@@ -61,6 +61,11 @@ _BOUND_BEFORE = re.compile(
 MONTHS_PER_UNIT = {"day": 1 / 30.4375, "week": 7 / 30.4375, "month": 1.0, "year": 12.0}
 
 
+def inside_brackets(text: str, position: int) -> bool:
+    """Whether `position` lies inside a "(...)" opened before it and not yet closed."""
+    return text.count("(", 0, position) > text.count(")", 0, position)
+
+
 def parse_int(token: str) -> int:
     """An integer written in digits or English words ("14", "fourteen", "twenty-three")."""
     token = token.strip().lower()
